@@ -1,0 +1,26 @@
+"""Production: everything from the environment; only tightens the base settings."""
+
+import environ
+
+from ._env import env, require
+from .base import *  # noqa: F403
+
+DEBUG = False
+SECRET_KEY = require("SECRET_KEY")
+SAFEHARBOR_DATA_KEYS = require("SAFEHARBOR_DATA_KEYS")
+SAFEHARBOR_BLIND_INDEX_KEY = require("SAFEHARBOR_BLIND_INDEX_KEY")
+ALLOWED_HOSTS = [h.strip() for h in require("ALLOWED_HOSTS").split(",") if h.strip()]
+DATABASES = {"default": environ.Env.db_url_config(require("DATABASE_URL"))}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

@@ -1,0 +1,3 @@
+"""Project-wide pytest fixtures: named personas and a demo world built through services."""
+
+pytest_plugins = ["safeharbor.core.tests.personas"]

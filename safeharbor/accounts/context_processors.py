@@ -1,0 +1,24 @@
+"""Role-aware navigation for the base layout."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Role
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    if user.works_with_youth_data:
+        items.append((reverse("youth:caseload"), _("My youth")))
+        items.append((reverse("youth:search"), _("Find a youth")))
+        items.append((reverse("youth:create"), _("New youth record")))
+    if user.role in (Role.SUPERVISOR, Role.AGENCY_ADMIN):
+        items.append((reverse("access:break_glass_review"), _("Break-glass review")))
+    items.append((reverse("accounts:mfa_setup"), _("Security")))
+    return {"nav_items": items}

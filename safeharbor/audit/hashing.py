@@ -1,0 +1,31 @@
+"""The chain hash: one canonical serialisation, shared by writing and verifying."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+
+
+def event_hash(event: AuditEvent) -> str:
+    payload = [
+        event.seq,
+        event.at.isoformat(timespec="microseconds"),
+        event.actor_id,
+        event.actor_label,
+        event.action,
+        event.object_type,
+        event.object_id,
+        str(event.youth_id) if event.youth_id else None,
+        event.category,
+        event.reason,
+        event.ip_address,
+        event.prev_hash,
+    ]
+    canonical = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -1,0 +1,80 @@
+"""The youth pages through HTTP, as the personas."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from safeharbor.access.choices import Category
+from safeharbor.audit.models import AuditEvent
+from safeharbor.youth.services import consent_grant
+
+
+def verified_client(user) -> Client:
+    """A client logged in and past MFA (the session carries the verified device)."""
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client
+
+
+def test_owner_sees_identity_and_the_view_is_audited(world):
+    client = verified_client(world.county_caseworker)
+    response = client.get(reverse("youth:detail", args=[world.maya.pk]))
+    assert response.status_code == 200
+    assert "Quillfeather" in response.content.decode()
+    event = AuditEvent.objects.filter(youth_id=world.maya.pk, action="view").get()
+    assert event.actor == world.county_caseworker
+    assert Category.IDENTITY in event.category
+
+
+def test_unrelated_worker_gets_404_without_any_youth_data(world):
+    client = verified_client(world.other_caseworker)
+    response = client.get(reverse("youth:detail", args=[world.maya.pk]))
+    assert response.status_code == 404
+    assert "Quillfeather" not in response.content.decode()
+
+
+def test_consented_agency_sees_only_the_shared_categories(world):
+    consent_grant(actor=world.county_caseworker, youth=world.maya, signer_kind="youth",
+                  signer_name="Maya Quillfeather", signer_is_suspected_exploiter=False,
+                  recipient_agency=world.clinic, categories=["screening"],
+                  purpose="Follow-up care", valid_from=world.maya.created_at.date(),
+                  expires_on=world.maya.created_at.date().replace(year=2099))
+    client = verified_client(world.clinic_clinician)
+    body = client.get(reverse("youth:detail", args=[world.maya.pk])).content.decode()
+    assert "Quillfeather" not in body
+    assert "555-0142" not in body
+    assert "Not shared with your agency" in body
+
+
+def test_mfa_is_required_before_any_youth_page(world):
+    client = Client()
+    client.force_login(world.county_caseworker)
+    response = client.get(reverse("youth:detail", args=[world.maya.pk]))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:mfa_verify"))
+
+
+def test_create_form_keeps_input_and_saves_nothing_on_error(world):
+    client = verified_client(world.county_caseworker)
+    before = AuditEvent.objects.count()
+    response = client.post(reverse("youth:create"), {"given_name": "Rowan", "county": "Harbor",
+                                                     "preferred_language": "en"})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'value="Rowan"' in body
+    assert "This field is required" in body
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.parametrize("path", ["youth:caseload", "youth:create", "youth:search"])
+def test_anonymous_is_sent_to_login(client, path):
+    response = client.get(reverse(path))
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
