@@ -6,7 +6,8 @@ from .base import env
 SECRET_KEY = "test-only-secret-key-not-for-any-deployment-0123456789"  # noqa: S105
 # Two keys, so that every test run exercises decryption by key id; "t2" encrypts.
 SAFEHARBOR_DATA_KEYS = (
-    "t2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=,t1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
+    "t2:AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=,"
+    "t1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
 )
 SAFEHARBOR_BLIND_INDEX_KEY = "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk="
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

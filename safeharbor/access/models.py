@@ -1,4 +1,4 @@
-"""Break-glass access: a logged, time-limited emergency look at a record one may not otherwise see."""
+"""Break-glass access: a logged, time-limited emergency look at a record one may not see."""
 
 from django.conf import settings
 from django.db import models
@@ -18,7 +18,10 @@ class BreakGlassAccess(TimeStampedModel):
     opened_at = models.DateTimeField(_("opened"))
     expires_at = models.DateTimeField(_("expires"))
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)

@@ -57,9 +57,7 @@ def _youth_model() -> Any:
 
 def _active_care_team(user: User, today: datetime.date) -> Q:
     return (
-        Q(user=user)
-        & Q(starts_on__lte=today)
-        & (Q(ends_on__isnull=True) | Q(ends_on__gte=today))
+        Q(user=user) & Q(starts_on__lte=today) & (Q(ends_on__isnull=True) | Q(ends_on__gte=today))
     )
 
 
@@ -105,8 +103,9 @@ class YouthAccess:
         return frozenset(c for c in ALL_CATEGORIES if self.allows(action, c))
 
 
-NO_ACCESS = YouthAccess(role=None, owns=False, on_care_team=False, consented=frozenset(),
-                        break_glass=False)
+NO_ACCESS = YouthAccess(
+    role=None, owns=False, on_care_team=False, consented=frozenset(), break_glass=False
+)
 
 
 def access_for(user: User, youth: Youth) -> YouthAccess:
@@ -128,9 +127,13 @@ def access_for(user: User, youth: Youth) -> YouthAccess:
         "categories", flat=True
     ):
         consented.update(categories)
-    break_glass = apps.get_model("access", "BreakGlassAccess").objects.filter(
-        user=user, youth=youth, opened_at__lte=clock.now(), expires_at__gt=clock.now()
-    ).exists()
+    break_glass = (
+        apps.get_model("access", "BreakGlassAccess")
+        .objects.filter(
+            user=user, youth=youth, opened_at__lte=clock.now(), expires_at__gt=clock.now()
+        )
+        .exists()
+    )
     return YouthAccess(role, owns, on_team, frozenset(consented), break_glass)
 
 
@@ -167,7 +170,7 @@ def visible_youth(user: User) -> QuerySet[Youth]:
 
 
 def can_view_access_log(user: User, youth: Youth) -> bool:
-    """"Who accessed this record": the owning agency's admins and supervisors."""
+    """ "Who accessed this record": the owning agency's admins and supervisors."""
     if not user.is_authenticated:
         return False
     if user.role not in (Role.AGENCY_ADMIN, Role.SUPERVISOR):

@@ -19,7 +19,7 @@ def break_glass_review_list(*, actor: User) -> QuerySet[BreakGlassAccess]:
     if not can_review_break_glass(actor):
         return BreakGlassAccess.objects.none()
     return (
-        BreakGlassAccess.objects.filter(user__membership__agency_id=actor.agency_id_or_none)
+        BreakGlassAccess.objects.filter(user__membership__agency_id=actor.agency_id_or_none or 0)
         .select_related("user", "youth", "reviewed_by")
         .order_by("reviewed_at", "-opened_at")
     )

@@ -32,8 +32,10 @@ def break_glass_open(*, actor: User, youth: Youth, reason: str) -> BreakGlassAcc
     reason = reason.strip()
     if len(reason) < MIN_REASON_LENGTH:
         raise ValidationError(
-            {"reason": _("Say why you need this record now, in at least %(n)d characters.")
-             % {"n": MIN_REASON_LENGTH}}
+            {
+                "reason": _("Say why you need this record now, in at least %(n)d characters.")
+                % {"n": MIN_REASON_LENGTH}
+            }
         )
     opened = clock.now()
     access = BreakGlassAccess(
@@ -45,8 +47,14 @@ def break_glass_open(*, actor: User, youth: Youth, reason: str) -> BreakGlassAcc
     )
     access.full_clean()
     access.save()
-    record(actor=actor, action=AuditAction.BREAK_GLASS_OPEN, object_type="access.breakglass",
-           object_id=access.pk, youth_id=youth.pk, reason=reason)
+    record(
+        actor=actor,
+        action=AuditAction.BREAK_GLASS_OPEN,
+        object_type="access.breakglass",
+        object_id=access.pk,
+        youth_id=youth.pk,
+        reason=reason,
+    )
     return access
 
 
@@ -60,6 +68,12 @@ def break_glass_review(*, actor: User, access: BreakGlassAccess, note: str) -> B
     access.reviewed_at = clock.now()
     access.review_note = note.strip()[:500]
     access.save(update_fields=["reviewed_by", "reviewed_at", "review_note", "updated_at"])
-    record(actor=actor, action=AuditAction.BREAK_GLASS_REVIEW, object_type="access.breakglass",
-           object_id=access.pk, youth_id=access.youth_id, reason=access.review_note)
+    record(
+        actor=actor,
+        action=AuditAction.BREAK_GLASS_REVIEW,
+        object_type="access.breakglass",
+        object_id=access.pk,
+        youth_id=access.youth_id,
+        reason=access.review_note,
+    )
     return access

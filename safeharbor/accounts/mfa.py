@@ -29,12 +29,22 @@ def mfa_verify(*, request: HttpRequest, user: User, token: str) -> bool:
     """Check a code against the user's confirmed devices; on success mark the session verified."""
     device = match_token(user, token.strip())
     if device is None:
-        record(actor=user, action=AuditAction.MFA_FAILED, object_type="accounts.user",
-               object_id=user.pk, request=request)
+        record(
+            actor=user,
+            action=AuditAction.MFA_FAILED,
+            object_type="accounts.user",
+            object_id=user.pk,
+            request=request,
+        )
         return False
     otp_login(request, device)
-    record(actor=user, action=AuditAction.MFA_VERIFIED, object_type="accounts.user",
-           object_id=user.pk, request=request)
+    record(
+        actor=user,
+        action=AuditAction.MFA_VERIFIED,
+        object_type="accounts.user",
+        object_id=user.pk,
+        request=request,
+    )
     return True
 
 
@@ -47,6 +57,11 @@ def mfa_enrol_confirm(*, request: HttpRequest, user: User, token: str) -> bool:
     device.save(update_fields=["confirmed"])
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
     otp_login(request, device)
-    record(actor=user, action=AuditAction.MFA_ENROLLED, object_type="accounts.user",
-           object_id=user.pk, request=request)
+    record(
+        actor=user,
+        action=AuditAction.MFA_ENROLLED,
+        object_type="accounts.user",
+        object_id=user.pk,
+        request=request,
+    )
     return True

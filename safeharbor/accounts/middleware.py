@@ -19,7 +19,7 @@ class RequireMFAMiddleware:
         if (
             user.is_authenticated
             and user.requires_mfa
-            and not user.is_verified()
+            and not user.is_verified()  # type: ignore[attr-defined]
             and not request.path.startswith(_OPEN_PREFIXES)
             and not request.path.startswith(settings.STATIC_URL)
         ):

@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from .forms import TokenForm
+from .http import AuthenticatedHttpRequest
 from .mfa import mfa_enrol_confirm, mfa_verify, totp_device_confirmed, totp_device_pending
 
 
@@ -27,9 +28,9 @@ def _safe_next(request: HttpRequest, default: str = "youth:caseload") -> str:
 
 
 @login_required
-def mfa_verify_view(request: HttpRequest) -> HttpResponse:
+def mfa_verify_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
-    if not user.requires_mfa or user.is_verified():
+    if not user.requires_mfa or user.is_verified():  # type: ignore[attr-defined]
         return redirect(_safe_next(request))
     if totp_device_confirmed(user) is None:
         return redirect("accounts:mfa_setup")
@@ -42,7 +43,7 @@ def mfa_verify_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def mfa_setup_view(request: HttpRequest) -> HttpResponse:
+def mfa_setup_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     confirmed = totp_device_confirmed(user)
     if confirmed is not None:

@@ -50,12 +50,17 @@ class EncryptedTextField(EncryptedMixin, models.TextField):
 class EncryptedCharField(EncryptedMixin, models.TextField):
     """A short identifier, encrypted; ``max_length`` limits the plain value (forms, validation)."""
 
-    def formfield(self, **kwargs: Any) -> Any:
+    def formfield(
+        self, form_class: Any = None, choices_form_class: Any = None, **kwargs: Any
+    ) -> Any:
         from django import forms
 
-        kwargs.setdefault("form_class", forms.CharField)
         kwargs.setdefault("widget", forms.TextInput)
-        return super().formfield(**kwargs)
+        return super().formfield(
+            form_class=form_class or forms.CharField,
+            choices_form_class=choices_form_class,
+            **kwargs,
+        )
 
 
 class EncryptedDateField(EncryptedMixin, models.DateField):

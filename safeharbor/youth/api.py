@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from safeharbor.access.choices import Category
+from safeharbor.accounts.http import request_user
 
 from . import selectors
 from .models import ConsentToShare, Youth
@@ -50,8 +51,18 @@ class ConsentSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ConsentToShare
-        fields = ["id", "signer_kind", "recipient_agency", "categories", "purpose", "valid_from",
-                  "expires_on", "revoked_at", "revoked_reason", "status"]
+        fields = [
+            "id",
+            "signer_kind",
+            "recipient_agency",
+            "categories",
+            "purpose",
+            "valid_from",
+            "expires_on",
+            "revoked_at",
+            "revoked_reason",
+            "status",
+        ]
 
     def get_status(self, obj: ConsentToShare) -> str:
         return obj.status(self.context["today"])
@@ -82,16 +93,19 @@ class YouthViewSet(viewsets.ViewSet):
     @extend_schema(responses=YouthListItemSerializer(many=True))
     def list(self, request: Request) -> Response:
         scope_all = request.query_params.get("scope") == "all"
-        queryset = selectors.youth_list(actor=request.user, only_my_caseload=not scope_all)
+        queryset = selectors.youth_list(actor=request_user(request), only_my_caseload=not scope_all)
         paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        selectors.youth_list_audit(actor=request.user, youth_ids=[y.pk for y in page],
-                                   request=request)
+        page = paginator.paginate_queryset(queryset, request, view=self) or []
+        selectors.youth_list_audit(
+            actor=request_user(request), youth_ids=[y.pk for y in page], request=request
+        )
         return paginator.get_paginated_response(YouthListItemSerializer(page, many=True).data)
 
     @extend_schema(responses=YouthDetailSerializer)
     def retrieve(self, request: Request, youth_id: uuid.UUID) -> Response:
-        data = selectors.youth_record(actor=request.user, youth_id=youth_id, request=request)
+        data = selectors.youth_record(
+            actor=request_user(request), youth_id=youth_id, request=request
+        )
         shown = data.access.categories()
         return Response(YouthDetailSerializer(_detail(data.youth, shown, data.today)).data)
 
@@ -101,8 +115,11 @@ class YouthConsentViewSet(viewsets.ViewSet):
 
     @extend_schema(responses=ConsentSerializer(many=True))
     def list(self, request: Request, youth_id: uuid.UUID) -> Response:
-        data = selectors.youth_record(actor=request.user, youth_id=youth_id, request=request)
+        data = selectors.youth_record(
+            actor=request_user(request), youth_id=youth_id, request=request
+        )
         if data.consents is None:
             raise Http404
-        return Response(ConsentSerializer(data.consents, many=True,
-                                          context={"today": data.today}).data)
+        return Response(
+            ConsentSerializer(data.consents, many=True, context={"today": data.today}).data
+        )

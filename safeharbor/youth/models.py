@@ -23,8 +23,11 @@ from .choices import AgeBand, GenderIdentity, Language, NoteKind, SignerKind, Te
 
 
 def age_band_for(date_of_birth: datetime.date, on: datetime.date) -> AgeBand:
-    years = on.year - date_of_birth.year - ((on.month, on.day) < (date_of_birth.month,
-                                                                  date_of_birth.day))
+    years = (
+        on.year
+        - date_of_birth.year
+        - ((on.month, on.day) < (date_of_birth.month, date_of_birth.day))
+    )
     if years < 12:
         return AgeBand.UNDER_12
     if years < 15:
@@ -112,7 +115,9 @@ class ConsentToShare(TimeStampedModel):
     signer_kind = models.CharField(_("signed by"), max_length=16, choices=SignerKind.choices)
     signer_name = EncryptedCharField(_("signer's name"), max_length=200)
     recipient_agency = models.ForeignKey(
-        Agency, on_delete=models.PROTECT, related_name="consents_received",
+        Agency,
+        on_delete=models.PROTECT,
+        related_name="consents_received",
         verbose_name=_("shared with"),
     )
     categories = models.JSONField(_("data categories"))
@@ -122,7 +127,10 @@ class ConsentToShare(TimeStampedModel):
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     revoked_reason = models.CharField(_("reason for revoking"), max_length=500, blank=True)
     revoked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
     )
     recorded_by = models.ForeignKey(

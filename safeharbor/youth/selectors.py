@@ -23,8 +23,16 @@ if TYPE_CHECKING:
     from safeharbor.accounts.models import User
 
 # A list page decrypts only what it shows.
-_LIST_FIELDS = ("id", "record_number", "given_name", "preferred_name", "family_name",
-                "county", "owning_agency__name", "created_at")
+_LIST_FIELDS = (
+    "id",
+    "record_number",
+    "given_name",
+    "preferred_name",
+    "family_name",
+    "county",
+    "owning_agency__name",
+    "created_at",
+)
 
 
 def youth_list(*, actor: User, only_my_caseload: bool = True) -> QuerySet[Youth]:
@@ -32,22 +40,29 @@ def youth_list(*, actor: User, only_my_caseload: bool = True) -> QuerySet[Youth]
     queryset = visible_youth(actor)
     if only_my_caseload:
         today = clock.today()
-        queryset = queryset.filter(
-            care_team__user=actor, care_team__starts_on__lte=today
-        ).exclude(care_team__ends_on__lt=today).distinct()
-    return (
-        queryset.select_related("owning_agency")
-        .only(*_LIST_FIELDS)
-        .order_by("record_number")
-    )
+        queryset = (
+            queryset.filter(care_team__user=actor, care_team__starts_on__lte=today)
+            .exclude(care_team__ends_on__lt=today)
+            .distinct()
+        )
+    return queryset.select_related("owning_agency").only(*_LIST_FIELDS).order_by("record_number")
 
 
-def youth_list_audit(*, actor: User, youth_ids: list[uuid.UUID], request: HttpRequest | None,
-                     ) -> None:
+def youth_list_audit(
+    *,
+    actor: User,
+    youth_ids: list[uuid.UUID],
+    request: HttpRequest | None,
+) -> None:
     """One event for a page of names shown (not one per row: a list shows identity only)."""
-    record(actor=actor, action=AuditAction.LIST, object_type="youth.youth",
-           object_id=",".join(str(pk)[:8] for pk in youth_ids)[:64],
-           category=Category.IDENTITY, request=request)
+    record(
+        actor=actor,
+        action=AuditAction.LIST,
+        object_type="youth.youth",
+        object_id=",".join(str(pk)[:8] for pk in youth_ids)[:64],
+        category=Category.IDENTITY,
+        request=request,
+    )
 
 
 def youth_get(*, actor: User, youth_id: uuid.UUID) -> tuple[Youth, YouthAccess]:
@@ -75,8 +90,12 @@ class YouthRecord:
     today: datetime.date
 
 
-def youth_record(*, actor: User, youth_id: uuid.UUID, request: HttpRequest | None = None,
-                 ) -> YouthRecord:
+def youth_record(
+    *,
+    actor: User,
+    youth_id: uuid.UUID,
+    request: HttpRequest | None = None,
+) -> YouthRecord:
     """The youth page's data, filtered by category, with one audit event naming what was shown."""
     youth, access = youth_get(actor=actor, youth_id=youth_id)
     shown = sorted(access.categories())
@@ -85,14 +104,22 @@ def youth_record(*, actor: User, youth_id: uuid.UUID, request: HttpRequest | Non
     if access.allows("view", Category.NOTES) or access.allows("view", Category.CLINICAL_NOTES):
         for note in youth.notes.select_related("author"):
             notes_by_kind[note.kind].append(note)
-    record(actor=actor, action=AuditAction.VIEW, object_type="youth.youth", object_id=youth.pk,
-           youth_id=youth.pk, category=",".join(shown), request=request)
+    record(
+        actor=actor,
+        action=AuditAction.VIEW,
+        object_type="youth.youth",
+        object_id=youth.pk,
+        youth_id=youth.pk,
+        category=",".join(shown),
+        request=request,
+    )
     return YouthRecord(
         youth=youth,
         access=access,
         care_team=(
             list(youth.care_team.select_related("user").order_by("-starts_on"))
-            if access.allows("view", Category.IDENTITY) else None
+            if access.allows("view", Category.IDENTITY)
+            else None
         ),
         notes=notes_by_kind["general"] if access.allows("view", Category.NOTES) else None,
         clinical_notes=(
@@ -100,14 +127,19 @@ def youth_record(*, actor: User, youth_id: uuid.UUID, request: HttpRequest | Non
         ),
         consents=(
             list(youth.consents.select_related("recipient_agency", "recorded_by", "revoked_by"))
-            if can_manage else None
+            if can_manage
+            else None
         ),
         today=clock.today(),
     )
 
 
-def consent_get(*, actor: User, youth_id: uuid.UUID, consent_id: int,
-                ) -> tuple[Youth, ConsentToShare]:
+def consent_get(
+    *,
+    actor: User,
+    youth_id: uuid.UUID,
+    consent_id: int,
+) -> tuple[Youth, ConsentToShare]:
     """A consent of a youth whose record the actor manages (owner or care team)."""
     youth, access = youth_get(actor=actor, youth_id=youth_id)
     if not access.allows("change", Category.IDENTITY):
@@ -119,15 +151,17 @@ def consent_get(*, actor: User, youth_id: uuid.UUID, consent_id: int,
     return youth, consent
 
 
-def youth_possible_duplicates(*, given_name: str, family_name: str,
-                              date_of_birth: datetime.date) -> int:
+def youth_possible_duplicates(
+    *, given_name: str, family_name: str, date_of_birth: datetime.date
+) -> int:
     """How many records share this normalised name and birth date (any agency; a count only)."""
     index = blind_index(given_name, family_name, date_of_birth.isoformat())
     return Youth.objects.filter(duplicate_index=index).count()
 
 
-def youth_find_for_break_glass(*, actor: User, given_name: str, family_name: str,
-                               date_of_birth: datetime.date) -> list[Youth]:
+def youth_find_for_break_glass(
+    *, actor: User, given_name: str, family_name: str, date_of_birth: datetime.date
+) -> list[Youth]:
     """Exact name-and-birth-date match across agencies, for an emergency.
 
     Records owned by victim-service providers are never revealed to outsiders: that a record
@@ -138,9 +172,19 @@ def youth_find_for_break_glass(*, actor: User, given_name: str, family_name: str
         Youth.objects.filter(duplicate_index=index)
         .exclude(owning_agency__is_victim_service_provider=True)
         .select_related("owning_agency")
-        .only("id", "record_number", "owning_agency__name", "owning_agency__is_victim_service_provider")
+        .only(
+            "id",
+            "record_number",
+            "owning_agency__name",
+            "owning_agency__is_victim_service_provider",
+        )
     )
-    record(actor=actor, action=AuditAction.LIST, object_type="youth.search",
-           object_id=f"{len(matches)} match(es)", category=Category.IDENTITY,
-           reason="break-glass search")
+    record(
+        actor=actor,
+        action=AuditAction.LIST,
+        object_type="youth.search",
+        object_id=f"{len(matches)} match(es)",
+        category=Category.IDENTITY,
+        reason="break-glass search",
+    )
     return matches

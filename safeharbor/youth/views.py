@@ -8,13 +8,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from safeharbor.access.choices import Category
 from safeharbor.access.policy import can_open_break_glass, can_view_access_log
 from safeharbor.access.services import break_glass_open
+from safeharbor.accounts.http import AuthenticatedHttpRequest
 from safeharbor.accounts.models import User
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.selectors import audit_events_for_youth
@@ -35,7 +36,7 @@ from .forms import (
 from .models import Youth
 
 
-def _youth_worker(request: HttpRequest) -> User:
+def _youth_worker(request: AuthenticatedHttpRequest) -> User:
     user = request.user
     if not user.works_with_youth_data:
         raise PermissionDenied
@@ -43,7 +44,7 @@ def _youth_worker(request: HttpRequest) -> User:
 
 
 @login_required
-def caseload(request: HttpRequest) -> HttpResponse:
+def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
     actor = _youth_worker(request)
     scope = request.GET.get("scope", "mine")
     queryset = selectors.youth_list(actor=actor, only_my_caseload=scope != "all")
@@ -53,15 +54,18 @@ def caseload(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def youth_detail(request: HttpRequest, youth_id: uuid.UUID) -> HttpResponse:
+def youth_detail(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpResponse:
     actor = _youth_worker(request)
     data = selectors.youth_record(actor=actor, youth_id=youth_id, request=request)
     context = {
         "r": data,
         "youth": data.youth,
         "show_identity": data.access.allows("view", Category.IDENTITY),
-        "age_band": (data.youth.age_band(data.today).label
-                     if data.access.allows("view", Category.IDENTITY) else ""),
+        "age_band": (
+            data.youth.age_band(data.today).label
+            if data.access.allows("view", Category.IDENTITY)
+            else ""
+        ),
         "can_manage": data.access.allows("change", Category.IDENTITY),
         "can_add_note": data.access.allows("change", Category.NOTES)
         or data.access.allows("change", Category.CLINICAL_NOTES),
@@ -74,28 +78,35 @@ def youth_detail(request: HttpRequest, youth_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def youth_create(request: HttpRequest) -> HttpResponse:
+def youth_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     actor = _youth_worker(request)
     membership = actor.agency_membership
-    assert membership is not None  # works_with_youth_data implies a membership
+    if membership is None:  # works_with_youth_data implies a membership; be explicit anyway
+        raise PermissionDenied
     form = YouthForm(request.POST or None)
     duplicates = 0
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         duplicates = selectors.youth_possible_duplicates(
-            given_name=data["given_name"], family_name=data["family_name"],
+            given_name=data["given_name"],
+            family_name=data["family_name"],
             date_of_birth=data["date_of_birth"],
         )
         if duplicates and not data["confirm_not_duplicate"]:
-            form.add_error(None, _(
-                "A record may already exist for a youth with this name and date of birth. "
-                "Check before creating another; tick the box below if this is a different youth."
-            ))
+            form.add_error(
+                None,
+                _(
+                    "A record may already exist for a youth with this name and date of birth. "
+                    "Check before creating another; tick the box below if this is a "
+                    "different youth."
+                ),
+            )
         else:
             fields = {k: v for k, v in data.items() if k != "confirm_not_duplicate"}
             try:
-                youth = services.youth_create(actor=actor, owning_agency=membership.agency,
-                                              **fields)
+                youth = services.youth_create(
+                    actor=actor, owning_agency=membership.agency, **fields
+                )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -105,19 +116,22 @@ def youth_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def consent_new(request: HttpRequest, youth_id: uuid.UUID) -> HttpResponse:
+def consent_new(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpResponse:
     actor = _youth_worker(request)
     youth, access = selectors.youth_get(actor=actor, youth_id=youth_id)
     if not access.allows("change", Category.IDENTITY):
         raise Http404
-    form = ConsentForm(request.POST or None, request.FILES or None,
-                       exclude_agency_id=youth.owning_agency_id)
+    form = ConsentForm(
+        request.POST or None, request.FILES or None, exclude_agency_id=youth.owning_agency_id
+    )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         upload = data.pop("signed_form")
         try:
             services.consent_grant(
-                actor=actor, youth=youth, **data,
+                actor=actor,
+                youth=youth,
+                **data,
                 signed_form=upload.read() if upload else None,
                 signed_form_name=upload.name if upload else "",
                 signed_form_type=upload.content_type if upload else "",
@@ -131,29 +145,35 @@ def consent_new(request: HttpRequest, youth_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def consent_revoke(request: HttpRequest, youth_id: uuid.UUID, consent_id: int) -> HttpResponse:
+def consent_revoke(
+    request: AuthenticatedHttpRequest, youth_id: uuid.UUID, consent_id: int
+) -> HttpResponse:
     actor = _youth_worker(request)
     youth, consent = selectors.consent_get(actor=actor, youth_id=youth_id, consent_id=consent_id)
     form = RevokeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.consent_revoke(actor=actor, consent=consent,
-                                    reason=form.cleaned_data["reason"])
+            services.consent_revoke(
+                actor=actor, consent=consent, reason=form.cleaned_data["reason"]
+            )
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             messages.success(request, _("Consent revoked."))
             return redirect("youth:detail", youth_id=youth.pk)
-    return render(request, "youth/consent_revoke.html",
-                  {"form": form, "youth": youth, "consent": consent})
+    return render(
+        request, "youth/consent_revoke.html", {"form": form, "youth": youth, "consent": consent}
+    )
 
 
 @login_required
-def consent_signed_form(request: HttpRequest, youth_id: uuid.UUID, consent_id: int,
-                        ) -> HttpResponse:
+def consent_signed_form(
+    request: AuthenticatedHttpRequest,
+    youth_id: uuid.UUID,
+    consent_id: int,
+) -> HttpResponse:
     actor = _youth_worker(request)
-    _youth, consent = selectors.consent_get(actor=actor, youth_id=youth_id,
-                                            consent_id=consent_id)
+    _youth, consent = selectors.consent_get(actor=actor, youth_id=youth_id, consent_id=consent_id)
     try:
         content = services.consent_signed_form_export(actor=actor, consent=consent)
     except ValidationError as exc:
@@ -164,12 +184,17 @@ def consent_signed_form(request: HttpRequest, youth_id: uuid.UUID, consent_id: i
 
 
 @login_required
-def note_new(request: HttpRequest, youth_id: uuid.UUID) -> HttpResponse:
+def note_new(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpResponse:
     actor = _youth_worker(request)
     youth, access = selectors.youth_get(actor=actor, youth_id=youth_id)
-    kinds = [k for k, cat in ((NoteKind.GENERAL, Category.NOTES),
-                              (NoteKind.CLINICAL, Category.CLINICAL_NOTES))
-             if access.allows("change", cat)]
+    kinds: list[str] = [
+        k
+        for k, cat in (
+            (NoteKind.GENERAL, Category.NOTES),
+            (NoteKind.CLINICAL, Category.CLINICAL_NOTES),
+        )
+        if access.allows("change", cat)
+    ]
     if not kinds:
         raise Http404
     form = NoteForm(request.POST or None, kinds=kinds)
@@ -185,13 +210,16 @@ def note_new(request: HttpRequest, youth_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def care_team_new(request: HttpRequest, youth_id: uuid.UUID) -> HttpResponse:
+def care_team_new(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpResponse:
     actor = _youth_worker(request)
     youth, access = selectors.youth_get(actor=actor, youth_id=youth_id)
     if not access.allows("change", Category.IDENTITY):
         raise Http404
-    users = User.objects.filter(membership__is_active=True).select_related(
-        "membership__agency").order_by("last_name")
+    users = (
+        User.objects.filter(membership__is_active=True)
+        .select_related("membership__agency")
+        .order_by("last_name")
+    )
     form = CareTeamForm(request.POST or None, users=users)
     if request.method == "POST" and form.is_valid():
         try:
@@ -205,19 +233,25 @@ def care_team_new(request: HttpRequest, youth_id: uuid.UUID) -> HttpResponse:
 
 
 @login_required
-def access_log(request: HttpRequest, youth_id: uuid.UUID) -> HttpResponse:
+def access_log(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpResponse:
     actor = _youth_worker(request)
     youth, _access = selectors.youth_get(actor=actor, youth_id=youth_id)
     if not can_view_access_log(actor, youth):
         raise Http404
     events = list(audit_events_for_youth(youth_id=youth.pk))
-    record(actor=actor, action=AuditAction.VIEW, object_type="audit.accesslog",
-           object_id=youth.pk, youth_id=youth.pk, request=request)
+    record(
+        actor=actor,
+        action=AuditAction.VIEW,
+        object_type="audit.accesslog",
+        object_id=youth.pk,
+        youth_id=youth.pk,
+        request=request,
+    )
     return render(request, "youth/access_log.html", {"youth": youth, "events": events})
 
 
 @login_required
-def find_youth(request: HttpRequest) -> HttpResponse:
+def find_youth(request: AuthenticatedHttpRequest) -> HttpResponse:
     actor = _youth_worker(request)
     form = FindYouthForm(request.GET or None)
     matches: list[Youth] | None = None
@@ -226,16 +260,23 @@ def find_youth(request: HttpRequest) -> HttpResponse:
         matches = selectors.youth_find_for_break_glass(actor=actor, **form.cleaned_data)
         visible_ids = set(
             selectors.youth_list(actor=actor, only_my_caseload=False)
-            .filter(pk__in=[m.pk for m in matches]).values_list("pk", flat=True)
+            .filter(pk__in=[m.pk for m in matches])
+            .values_list("pk", flat=True)
         )
-    return render(request, "youth/find.html", {
-        "form": form, "matches": matches, "visible_ids": visible_ids,
-        "can_break_glass": can_open_break_glass(actor),
-    })
+    return render(
+        request,
+        "youth/find.html",
+        {
+            "form": form,
+            "matches": matches,
+            "visible_ids": visible_ids,
+            "can_break_glass": can_open_break_glass(actor),
+        },
+    )
 
 
 @login_required
-def break_glass(request: HttpRequest, youth_id: uuid.UUID) -> HttpResponse:
+def break_glass(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpResponse:
     """Ask for emergency access. Shows nothing about the youth before access is granted."""
     actor = _youth_worker(request)
     if not can_open_break_glass(actor):

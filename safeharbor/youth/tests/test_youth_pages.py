@@ -41,11 +41,18 @@ def test_unrelated_worker_gets_404_without_any_youth_data(world):
 
 
 def test_consented_agency_sees_only_the_shared_categories(world):
-    consent_grant(actor=world.county_caseworker, youth=world.maya, signer_kind="youth",
-                  signer_name="Maya Quillfeather", signer_is_suspected_exploiter=False,
-                  recipient_agency=world.clinic, categories=["screening"],
-                  purpose="Follow-up care", valid_from=world.maya.created_at.date(),
-                  expires_on=world.maya.created_at.date().replace(year=2099))
+    consent_grant(
+        actor=world.county_caseworker,
+        youth=world.maya,
+        signer_kind="youth",
+        signer_name="Maya Quillfeather",
+        signer_is_suspected_exploiter=False,
+        recipient_agency=world.clinic,
+        categories=["screening"],
+        purpose="Follow-up care",
+        valid_from=world.maya.created_at.date(),
+        expires_on=world.maya.created_at.date().replace(year=2099),
+    )
     client = verified_client(world.clinic_clinician)
     body = client.get(reverse("youth:detail", args=[world.maya.pk])).content.decode()
     assert "Quillfeather" not in body
@@ -64,8 +71,10 @@ def test_mfa_is_required_before_any_youth_page(world):
 def test_create_form_keeps_input_and_saves_nothing_on_error(world):
     client = verified_client(world.county_caseworker)
     before = AuditEvent.objects.count()
-    response = client.post(reverse("youth:create"), {"given_name": "Rowan", "county": "Harbor",
-                                                     "preferred_language": "en"})
+    response = client.post(
+        reverse("youth:create"),
+        {"given_name": "Rowan", "county": "Harbor", "preferred_language": "en"},
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert 'value="Rowan"' in body
