@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PORT ?= 8000
 
-.PHONY: install messages run test test-postgres test-all lint bench schemathesis clean
+.PHONY: install messages run test test-postgres lint bench schema clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+
+# Regenerate the committed OpenAPI schema (a test fails when it is out of date).
+schema: install
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --validate --fail-on-warn --file docs/api/openapi.yaml
 
 bench: messages
 	$(PY) benchmarks/run.py

@@ -8,9 +8,11 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
-# A local, git-ignored .env (written by `make run` with development keys) is read if present;
-# real environment variables always win.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def read_dotenv() -> None:
+    """Development only: read the git-ignored .env that `make run` writes (real variables win)."""
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
 def require(name: str) -> str:

@@ -1,7 +1,10 @@
 """Local development: `make run`. Keys come from the git-ignored .env that `make run` writes."""
 
-from ._env import require
-from .base import *  # noqa: F403
+from ._env import read_dotenv, require
+
+read_dotenv()
+
+from .base import *  # noqa: E402, F403
 
 DEBUG = True
 SECRET_KEY = require("SECRET_KEY")

@@ -16,6 +16,8 @@ class IsYouthDataUser(BasePermission):
         user = request.user
         if not (user and user.is_authenticated and user.works_with_youth_data):
             return False
-        if request.auth is None and user.requires_mfa and not user.is_verified():
-            return False
-        return True
+        if request.auth is not None:
+            return True
+        # Session (or forced) authentication: only a session that passed MFA, when required.
+        is_verified = getattr(user, "is_verified", None)
+        return not user.requires_mfa or bool(is_verified and is_verified())

@@ -15,6 +15,8 @@ import datetime
 from dataclasses import dataclass
 
 import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from safeharbor.accounts.choices import AgencyKind, Role
 from safeharbor.accounts.models import Agency, User
@@ -45,22 +47,39 @@ class World:
 
 
 def make_world() -> World:
-    county = agency_create(name="Harbor County Children's Services",
-                           kind=AgencyKind.CHILD_WELFARE, county="Harbor")
+    county = agency_create(
+        name="Harbor County Children's Services", kind=AgencyKind.CHILD_WELFARE, county="Harbor"
+    )
     clinic = agency_create(name="Bayside Youth Clinic", kind=AgencyKind.HEALTH, county="Harbor")
-    sheriff = agency_create(name="Harbor County Sheriff", kind=AgencyKind.LAW_ENFORCEMENT,
-                            county="Harbor")
-    lighthouse = agency_create(name="Lighthouse Advocates", kind=AgencyKind.ADVOCACY,
-                               county="Harbor", is_victim_service_provider=True)
-    valley = agency_create(name="Valley County Probation", kind=AgencyKind.PROBATION,
-                           county="Valley")
+    sheriff = agency_create(
+        name="Harbor County Sheriff", kind=AgencyKind.LAW_ENFORCEMENT, county="Harbor"
+    )
+    lighthouse = agency_create(
+        name="Lighthouse Advocates",
+        kind=AgencyKind.ADVOCACY,
+        county="Harbor",
+        is_victim_service_provider=True,
+    )
+    valley = agency_create(
+        name="Valley County Probation", kind=AgencyKind.PROBATION, county="Valley"
+    )
 
     def person(username: str, agency: Agency, role: str) -> User:
-        return user_create(username=username, password=PASSWORD, agency=agency, role=role,
-                           first_name=username.split("_")[0].title(), last_name="Tester")
+        return user_create(
+            username=username,
+            password=PASSWORD,
+            agency=agency,
+            role=role,
+            first_name=username.split("_")[0].title(),
+            last_name="Tester",
+        )
 
     world = World(
-        county=county, clinic=clinic, sheriff=sheriff, lighthouse=lighthouse, valley=valley,
+        county=county,
+        clinic=clinic,
+        sheriff=sheriff,
+        lighthouse=lighthouse,
+        valley=valley,
         county_caseworker=person("county_caseworker", county, Role.CASEWORKER),
         county_supervisor=person("county_supervisor", county, Role.SUPERVISOR),
         county_admin=person("county_admin", county, Role.AGENCY_ADMIN),
@@ -73,9 +92,15 @@ def make_world() -> World:
         maya=None,  # type: ignore[arg-type]
     )
     world.maya = youth_create(
-        actor=world.county_caseworker, owning_agency=county, given_name="Maya",
-        family_name="Quillfeather", preferred_name="May", date_of_birth=datetime.date(2010, 4, 2),
-        phone="555-0142", address="12 Imaginary Lane, Harbor", county="Harbor",
+        actor=world.county_caseworker,
+        owning_agency=county,
+        given_name="Maya",
+        family_name="Quillfeather",
+        preferred_name="May",
+        date_of_birth=datetime.date(2010, 4, 2),
+        phone="555-0142",
+        address="12 Imaginary Lane, Harbor",
+        county="Harbor",
         race_ethnicity=["hispanic"],
     )
     return world
@@ -84,3 +109,14 @@ def make_world() -> World:
 @pytest.fixture
 def world(db: None) -> World:
     return make_world()
+
+
+def verified_client(user: User) -> Client:
+    """A test client logged in as ``user`` whose session has passed MFA."""
+    client = Client()
+    client.force_login(user)
+    device = TOTPDevice.objects.create(user=user, name="test device", confirmed=True)
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client

@@ -5,22 +5,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from safeharbor.access.choices import Category
 from safeharbor.audit.models import AuditEvent
+from safeharbor.core.tests.personas import verified_client
 from safeharbor.youth.services import consent_grant
-
-
-def verified_client(user) -> Client:
-    """A client logged in and past MFA (the session carries the verified device)."""
-    client = Client()
-    client.force_login(user)
-    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return client
 
 
 def test_owner_sees_identity_and_the_view_is_audited(world):

@@ -12,8 +12,8 @@ from django.core.management.commands.flush import Command as FlushCommand
 from django.db import connections
 
 from safeharbor.audit import triggers
-from safeharbor.audit.models import AuditChainHead
 from safeharbor.audit.hashing import GENESIS_HASH
+from safeharbor.audit.models import AuditChainHead
 
 
 class Command(FlushCommand):
