@@ -13,6 +13,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    if user.requires_mfa and not user.is_verified():
+        return {"nav_items": []}  # nothing to navigate to before MFA
     items = []
     if user.works_with_youth_data:
         items.append((reverse("youth:caseload"), _("My youth")))
