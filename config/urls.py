@@ -13,3 +13,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "safeharbor.core.errors.not_found"

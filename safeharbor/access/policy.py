@@ -9,15 +9,17 @@ A user sees a youth when (design.md §3):
 - they are on the youth's current care team (for a victim-service provider's record, only its own
   staff: others need consent), or
 - a live consent names their agency (for the categories it lists, view only), or
-- they hold an open break-glass access (view only, expires on its own).
+- they hold an open break-glass access (view only, expires on its own; never to a
+  victim-service provider's record, which opens to outsiders only through consent).
 Role gates apply on top: law enforcement never sees notes or clinical notes; clinical notes are for
 clinicians; the contact plan is for the care team only; agency admins see identity only (to answer
-"who accessed this record"); analysts and researchers see no individual record.
+"who accessed this record") and change nothing; analysts and researchers see no individual record.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +93,8 @@ class YouthAccess:
             return False
         if category in CARE_TEAM_ONLY:
             return self.on_care_team
+        if action == Action.CHANGE and self.role == Role.AGENCY_ADMIN:
+            return False
         if action == Action.CHANGE:
             return self.owns or self.on_care_team
         if self.owns or self.on_care_team:
@@ -108,33 +112,61 @@ NO_ACCESS = YouthAccess(
 )
 
 
-def access_for(user: User, youth: Youth) -> YouthAccess:
-    """Everything the policy needs about one user and one youth, in at most three queries."""
+def access_for_many(user: User, youths: Iterable[Youth]) -> dict[Any, YouthAccess]:
+    """What the user may do with each youth (by id), in at most three queries for any number.
+
+    The youths must carry ``owning_agency`` (``select_related``) to avoid one query each.
+    """
+    youths = list(youths)
     role = user.role if user.is_authenticated else None
     agency_id = user.agency_id_or_none if user.is_authenticated else None
-    if role not in YOUTH_DATA_ROLES or agency_id is None:
-        return NO_ACCESS
-    today = clock.today()
-    owns = youth.owning_agency_id == agency_id
+    if role not in YOUTH_DATA_ROLES or agency_id is None or not youths:
+        return {youth.pk: NO_ACCESS for youth in youths}
     if role == Role.AGENCY_ADMIN:
-        return YouthAccess(role, owns, False, frozenset(), False)
-    owner_is_vsp = youth.owning_agency.is_victim_service_provider
-    on_team = (owns or not owner_is_vsp) and youth.care_team.filter(
-        _active_care_team(user, today)
-    ).exists()
-    consented: set[str] = set()
-    for categories in youth.consents.filter(_live_consent(agency_id, today)).values_list(
-        "categories", flat=True
-    ):
-        consented.update(categories)
-    break_glass = (
-        apps.get_model("access", "BreakGlassAccess")
-        .objects.filter(
-            user=user, youth=youth, opened_at__lte=clock.now(), expires_at__gt=clock.now()
-        )
-        .exists()
+        return {
+            youth.pk: YouthAccess(
+                role, youth.owning_agency_id == agency_id, False, frozenset(), False
+            )
+            for youth in youths
+        }
+    today = clock.today()
+    now = clock.now()
+    ids = [youth.pk for youth in youths]
+    on_team_ids = set(
+        apps.get_model("youth", "CareTeamMember")
+        .objects.filter(_active_care_team(user, today), youth_id__in=ids)
+        .values_list("youth_id", flat=True)
     )
-    return YouthAccess(role, owns, on_team, frozenset(consented), break_glass)
+    consented: dict[Any, set[str]] = {pk: set() for pk in ids}
+    for youth_id, categories in (
+        apps.get_model("youth", "ConsentToShare")
+        .objects.filter(_live_consent(agency_id, today), youth_id__in=ids)
+        .values_list("youth_id", "categories")
+    ):
+        consented[youth_id].update(categories)
+    break_glass_ids = set(
+        apps.get_model("access", "BreakGlassAccess")
+        .objects.filter(user=user, youth_id__in=ids, opened_at__lte=now, expires_at__gt=now)
+        .values_list("youth_id", flat=True)
+    )
+    result = {}
+    for youth in youths:
+        owns = youth.owning_agency_id == agency_id
+        # A victim-service provider's record opens to outsiders only through consent.
+        outsiders_may_relate = owns or not youth.owning_agency.is_victim_service_provider
+        result[youth.pk] = YouthAccess(
+            role=role,
+            owns=owns,
+            on_care_team=outsiders_may_relate and youth.pk in on_team_ids,
+            consented=frozenset(consented[youth.pk]),
+            break_glass=outsiders_may_relate and youth.pk in break_glass_ids,
+        )
+    return result
+
+
+def access_for(user: User, youth: Youth) -> YouthAccess:
+    """Everything the policy needs about one user and one youth."""
+    return access_for_many(user, [youth])[youth.pk]
 
 
 def can(user: User, action: str, youth: Youth, category: str) -> bool:
@@ -165,7 +197,7 @@ def visible_youth(user: User) -> QuerySet[Youth]:
         Q(owning_agency_id=agency_id)
         | (Exists(care_team) & Q(owning_agency__is_victim_service_provider=False))
         | Exists(consent)
-        | Exists(break_glass)
+        | (Exists(break_glass) & Q(owning_agency__is_victim_service_provider=False))
     )
 
 

@@ -29,6 +29,9 @@ def break_glass_open(*, actor: User, youth: Youth, reason: str) -> BreakGlassAcc
     """Open a time-limited emergency access; it is audited and lands on the review list."""
     if not can_open_break_glass(actor):
         raise PermissionDenied
+    # A victim-service provider's record opens to outsiders only through consent (design §3).
+    if youth.owning_agency.is_victim_service_provider:
+        raise PermissionDenied
     reason = reason.strip()
     if len(reason) < MIN_REASON_LENGTH:
         raise ValidationError(

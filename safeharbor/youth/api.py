@@ -6,8 +6,16 @@ import uuid
 from typing import Any
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, viewsets
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,12 +27,70 @@ from . import selectors
 from .models import ConsentToShare, Youth
 
 
+class ErrorSerializer(serializers.Serializer):
+    """DRF's error body: one sentence, never any youth data."""
+
+    detail = serializers.CharField()
+
+
+class ScopeErrorSerializer(serializers.Serializer):
+    scope = serializers.ListField(child=serializers.CharField())
+
+
+# Documented on every operation, so clients (and the schema fuzzer) know each answer.
+_AUTH_ERRORS = {
+    401: OpenApiResponse(
+        ErrorSerializer, description="No credentials, or a token that is not valid."
+    ),
+    403: OpenApiResponse(
+        ErrorSerializer,
+        description="The role does not work with youth records, or the session has not passed MFA.",
+    ),
+}
+_NOT_FOUND = {
+    404: OpenApiResponse(
+        ErrorSerializer,
+        description="No such youth, or one the caller may not see: the same answer for both.",
+    ),
+}
+_SCOPES = ("mine", "all")
+
+
+def _single_query_value(request: Request, name: str, default: str) -> str:
+    """A documented single-valued parameter, refused (400) when given more than once."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise ValidationError({name: [_("Give this parameter at most once.")]})
+    return values[0] if values else default
+
+
+class StrictPageNumberPagination(PageNumberPagination):
+    """`page` as documented: one positive integer, or absent for the first page.
+
+    DRF would read an empty `page=` as page 1 and `page=last` as the last page; the schema says
+    integer, so both are "no such page" here, like any other page that does not exist.
+    """
+
+    last_page_strings = ()
+
+    def get_page_number(self, request: Any, paginator: Any) -> Any:
+        values = request.query_params.getlist(self.page_query_param)
+        if len(values) > 1 or values == [""]:
+            raise NotFound(_("Invalid page."))
+        return super().get_page_number(request, paginator)
+
+
 class YouthListItemSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    record_number = serializers.CharField()
-    display_name = serializers.CharField()
-    county = serializers.CharField()
-    agency = serializers.CharField(source="owning_agency.name")
+    """One row; the name and county are null where the policy does not share identity."""
+
+    id = serializers.UUIDField(source="youth.pk")
+    record_number = serializers.CharField(source="youth.record_number")
+    display_name = serializers.CharField(allow_null=True)
+    county = serializers.SerializerMethodField()
+    agency = serializers.CharField(source="youth.owning_agency.name")
+
+    def get_county(self, row: selectors.YouthListRow) -> str | None:
+        return row.youth.county if row.display_name is not None else None
 
 
 class YouthDetailSerializer(serializers.Serializer):
@@ -47,6 +113,7 @@ class YouthDetailSerializer(serializers.Serializer):
 
 class ConsentSerializer(serializers.ModelSerializer):
     recipient_agency = serializers.CharField(source="recipient_agency.name")
+    categories = serializers.ListField(child=serializers.ChoiceField(Category.choices))
     status = serializers.SerializerMethodField()
 
     class Meta:
@@ -64,6 +131,7 @@ class ConsentSerializer(serializers.ModelSerializer):
             "status",
         ]
 
+    @extend_schema_field(serializers.ChoiceField(["live", "expired", "future", "revoked"]))
     def get_status(self, obj: ConsentToShare) -> str:
         return obj.status(self.context["today"])
 
@@ -87,21 +155,51 @@ def _detail(youth: Youth, shown: frozenset[str], today: Any) -> dict[str, Any]:
     }
 
 
+# Token first: API clients use tokens, so a request without valid credentials is answered 401 with
+# `WWW-Authenticate: Token` (DRF takes that header from the first class; a session-first order
+# answers 403). Sessions still work for same-origin pages, behind MFA (IsYouthDataUser).
+_AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
+
+
 class YouthViewSet(viewsets.ViewSet):
     """Youth the caller may know of; every response is audited."""
 
-    @extend_schema(responses=YouthListItemSerializer(many=True))
-    def list(self, request: Request) -> Response:
-        scope_all = request.query_params.get("scope") == "all"
-        queryset = selectors.youth_list(actor=request_user(request), only_my_caseload=not scope_all)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(queryset, request, view=self) or []
-        selectors.youth_list_audit(
-            actor=request_user(request), youth_ids=[y.pk for y in page], request=request
-        )
-        return paginator.get_paginated_response(YouthListItemSerializer(page, many=True).data)
+    authentication_classes = _AUTHENTICATION
+    pagination_class = StrictPageNumberPagination  # also tells the schema the list is paginated
 
-    @extend_schema(responses=YouthDetailSerializer)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "scope",
+                str,
+                enum=list(_SCOPES),
+                default="mine",
+                description="`mine`: youth on the caller's care team; `all`: every youth the "
+                "caller may know of.",
+            ),
+        ],
+        responses={
+            200: YouthListItemSerializer(many=True),
+            400: OpenApiResponse(ScopeErrorSerializer, description="Unknown or repeated scope."),
+            **_AUTH_ERRORS,
+            404: OpenApiResponse(ErrorSerializer, description="No such page."),
+        },
+    )
+    def list(self, request: Request) -> Response:
+        scope = _single_query_value(request, "scope", "mine")
+        if scope not in _SCOPES:
+            raise ValidationError(
+                {"scope": [_("Use one of: %(scopes)s.") % {"scopes": ", ".join(_SCOPES)}]}
+            )
+        queryset = selectors.youth_list(
+            actor=request_user(request), only_my_caseload=scope != "all"
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, request, view=self) or []
+        rows = selectors.youth_list_rows(actor=request_user(request), youths=page, request=request)
+        return paginator.get_paginated_response(YouthListItemSerializer(rows, many=True).data)
+
+    @extend_schema(responses={200: YouthDetailSerializer, **_AUTH_ERRORS, **_NOT_FOUND})
     def retrieve(self, request: Request, youth_id: uuid.UUID) -> Response:
         data = selectors.youth_record(
             actor=request_user(request), youth_id=youth_id, request=request
@@ -113,7 +211,9 @@ class YouthViewSet(viewsets.ViewSet):
 class YouthConsentViewSet(viewsets.ViewSet):
     """Consents of one youth: for the record's own agency and care team."""
 
-    @extend_schema(responses=ConsentSerializer(many=True))
+    authentication_classes = _AUTHENTICATION
+
+    @extend_schema(responses={200: ConsentSerializer(many=True), **_AUTH_ERRORS, **_NOT_FOUND})
     def list(self, request: Request, youth_id: uuid.UUID) -> Response:
         data = selectors.youth_record(
             actor=request_user(request), youth_id=youth_id, request=request

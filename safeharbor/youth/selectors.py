@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
 from safeharbor.access.choices import Category
-from safeharbor.access.policy import YouthAccess, access_for, visible_youth
+from safeharbor.access.policy import YouthAccess, access_for, access_for_many, visible_youth
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record
 from safeharbor.core import clock
@@ -31,6 +32,7 @@ _LIST_FIELDS = (
     "family_name",
     "county",
     "owning_agency__name",
+    "owning_agency__is_victim_service_provider",
     "created_at",
 )
 
@@ -48,21 +50,39 @@ def youth_list(*, actor: User, only_my_caseload: bool = True) -> QuerySet[Youth]
     return queryset.select_related("owning_agency").only(*_LIST_FIELDS).order_by("record_number")
 
 
-def youth_list_audit(
-    *,
-    actor: User,
-    youth_ids: list[uuid.UUID],
-    request: HttpRequest | None,
-) -> None:
-    """One event for a page of names shown (not one per row: a list shows identity only)."""
+@dataclass(frozen=True)
+class YouthListRow:
+    """One row of a list: the name only where the policy shares identity, else None."""
+
+    youth: Youth
+    display_name: str | None
+
+
+def youth_list_rows(
+    *, actor: User, youths: Iterable[Youth], request: HttpRequest | None
+) -> list[YouthListRow]:
+    """Rows for one page of a list, with one audit event for the page (a list shows identity
+    only, so one event naming the rows, not one per row)."""
+    youths = list(youths)
+    accesses = access_for_many(actor, youths)
+    rows = [
+        YouthListRow(
+            youth=youth,
+            display_name=(
+                youth.display_name if accesses[youth.pk].allows("view", Category.IDENTITY) else None
+            ),
+        )
+        for youth in youths
+    ]
     record(
         actor=actor,
         action=AuditAction.LIST,
         object_type="youth.youth",
-        object_id=",".join(str(pk)[:8] for pk in youth_ids)[:64],
+        object_id=",".join(str(row.youth.pk)[:8] for row in rows if row.display_name)[:64],
         category=Category.IDENTITY,
         request=request,
     )
+    return rows
 
 
 def youth_get(*, actor: User, youth_id: uuid.UUID) -> tuple[Youth, YouthAccess]:

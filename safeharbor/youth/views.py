@@ -49,8 +49,8 @@ def caseload(request: AuthenticatedHttpRequest) -> HttpResponse:
     scope = request.GET.get("scope", "mine")
     queryset = selectors.youth_list(actor=actor, only_my_caseload=scope != "all")
     page = Paginator(queryset, 50).get_page(request.GET.get("page"))
-    selectors.youth_list_audit(actor=actor, youth_ids=[y.pk for y in page], request=request)
-    return render(request, "youth/caseload.html", {"page": page, "scope": scope})
+    rows = selectors.youth_list_rows(actor=actor, youths=page, request=request)
+    return render(request, "youth/caseload.html", {"page": page, "rows": rows, "scope": scope})
 
 
 @login_required

@@ -9,8 +9,13 @@ import sys
 import pytest
 from django.conf import settings
 
-REQUIRED = ["SECRET_KEY", "SAFEHARBOR_DATA_KEYS", "SAFEHARBOR_BLIND_INDEX_KEY", "ALLOWED_HOSTS",
-            "DATABASE_URL"]
+REQUIRED = [
+    "SECRET_KEY",
+    "SAFEHARBOR_DATA_KEYS",
+    "SAFEHARBOR_BLIND_INDEX_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+]
 FULL_ENV = {
     "SECRET_KEY": "x" * 60,
     "SAFEHARBOR_DATA_KEYS": "k1:" + "AQ" * 21 + "E=",
@@ -28,8 +33,11 @@ def test_missing_variable_stops_start_up_with_one_line_naming_it(missing, tmp_pa
     # Run from an empty folder so no developer .env is read.
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
-        cwd=tmp_path, env={**env, "PYTHONPATH": str(settings.BASE_DIR)},
-        capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(settings.BASE_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

@@ -27,10 +27,19 @@ YOUTH = 60
 
 
 def run_manage(database_url: str, *args: str) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url,
-           "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                   capture_output=True, timeout=300)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 def demo_identifiers() -> list[str]:
@@ -72,8 +81,9 @@ def test_postgresql_dump_holds_no_demo_identifiers():
     try:
         run_manage(url, "migrate", "--no-input")
         run_manage(url, "seed_demo", "--seed", str(SEED), "--youth", str(YOUTH))
-        dump = subprocess.run(["pg_dump", *admin, name], check=True, capture_output=True,
-                              timeout=120).stdout
+        dump = subprocess.run(
+            ["pg_dump", *admin, name], check=True, capture_output=True, timeout=120
+        ).stdout
         assert_no_identifiers(dump)
     finally:
         subprocess.run(["dropdb", *admin, "--if-exists", name], check=False, timeout=60)
