@@ -10,7 +10,7 @@ import datetime
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from safeharbor.access.services import break_glass_open
 from safeharbor.core import clock
@@ -75,7 +75,7 @@ def test_login_and_mfa_pages(new_page, mfa_world, check):
     page.goto("/accounts/login/")
     check(page, "login")
     fill_login(page, mfa_world.county_caseworker.username, password="not the password")
-    assert page.get_by_role("alert").is_visible()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert page.get_by_label("Username").input_value() == "county_caseworker"
     check(page, "login with an error")
     fill_login(page, mfa_world.county_caseworker.username)
@@ -83,7 +83,7 @@ def test_login_and_mfa_pages(new_page, mfa_world, check):
     check(page, "MFA")
     page.get_by_label("6-digit code from your authenticator app").fill("000000")
     page.get_by_role("button", name="Verify").click()
-    assert page.get_by_text("That code did not match").is_visible()
+    expect(page.get_by_text("That code did not match")).to_be_visible()
     check(page, "MFA with an error")
     check.assert_clean()
 
@@ -113,7 +113,7 @@ def test_caseworker_pages(new_page, mfa_world, check):
     page.get_by_label("Given name").fill("Jordan")
     page.get_by_label("Date of birth").fill("2099-01-01")
     page.get_by_role("button", name="Create record").click()
-    assert page.get_by_text("The date of birth cannot be in the future.").is_visible()
+    expect(page.get_by_text("The date of birth cannot be in the future.")).to_be_visible()
     assert page.get_by_label("Given name").input_value() == "Jordan"
     check(page, "new youth form with errors")
 
@@ -123,7 +123,7 @@ def test_caseworker_pages(new_page, mfa_world, check):
     page.get_by_label("Family name").fill("Quillfeather")
     page.get_by_label("Date of birth").fill("2010-04-02")
     page.get_by_role("button", name="Search").click()
-    assert page.get_by_role("heading", name="Results").is_visible()
+    expect(page.get_by_role("heading", name="Results")).to_be_visible()
     check(page, "find a youth, results")
     check.assert_clean()
 
@@ -133,7 +133,7 @@ def test_consented_other_agency_sees_what_is_shared(new_page, mfa_world, check):
     page = new_page()
     log_in(page, mfa_world.clinic_clinician)
     page.goto(f"/youth/{mfa_world.maya.pk}/")
-    assert page.get_by_text("Not shared with your agency.").first.is_visible()
+    expect(page.get_by_text("Not shared with your agency.").first).to_be_visible()
     assert "Quillfeather" not in page.content()
     check(page, "youth detail (consented other agency)")
     check.assert_clean()
@@ -157,9 +157,9 @@ def test_supervisor_pages(new_page, mfa_world, check):
     page = new_page()
     log_in(page, world.county_supervisor)
     page.goto(f"/youth/{world.maya.pk}/access-log/")
-    assert page.get_by_role("heading", name="Who accessed this record").is_visible()
+    expect(page.get_by_role("heading", name="Who accessed this record")).to_be_visible()
     check(page, "access log")
     page.goto("/access/break-glass/")
-    assert page.get_by_role("cell", name=valley_youth.record_number).is_visible()
+    expect(page.get_by_role("cell", name=valley_youth.record_number)).to_be_visible()
     check(page, "break-glass review")
     check.assert_clean()

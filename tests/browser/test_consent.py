@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from safeharbor.core import clock
 
@@ -29,7 +30,7 @@ def test_consent_granted_then_revoked_changes_what_the_clinic_sees(new_page, mfa
     caseworker.get_by_label("Expires on").fill(today.replace(year=today.year + 1).isoformat())
     caseworker.get_by_role("button", name="Save consent").click()
     caseworker.wait_for_url(f"**{maya_url}")
-    assert caseworker.get_by_text("Consent recorded.").is_visible()
+    expect(caseworker.get_by_text("Consent recorded.")).to_be_visible()
 
     # The clinician, in a browser of their own, now sees Maya's name.
     clinician = new_page()
@@ -43,7 +44,7 @@ def test_consent_granted_then_revoked_changes_what_the_clinic_sees(new_page, mfa
     caseworker.get_by_label("Why is the consent revoked?").fill("Maya asked us to stop sharing.")
     caseworker.get_by_role("button", name="Revoke consent").click()
     caseworker.wait_for_url(f"**{maya_url}")
-    assert caseworker.get_by_text("Consent revoked.").is_visible()
+    expect(caseworker.get_by_text("Consent revoked.")).to_be_visible()
 
     # The clinician's reload finds nothing: the same 404 as a record that does not exist.
     response = clinician.reload()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import current_code, fill_login
 
@@ -16,10 +17,10 @@ def test_login_with_mfa_lands_on_my_youth(new_page, mfa_world):
     fill_login(page, caseworker.username)
 
     page.wait_for_url("**/accounts/mfa/**")
-    assert page.get_by_role("heading", name="Verify it is you").is_visible()
+    expect(page.get_by_role("heading", name="Verify it is you")).to_be_visible()
     page.get_by_label("6-digit code from your authenticator app").fill(current_code(caseworker))
     page.get_by_role("button", name="Verify").click()
 
     page.wait_for_url("**/youth/")
     assert page.get_by_role("heading", level=1).inner_text() == "My youth"
-    assert page.get_by_role("link", name="May Quillfeather").is_visible()
+    expect(page.get_by_role("link", name="May Quillfeather")).to_be_visible()
