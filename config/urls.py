@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView
 
+from safeharbor.accounts.views import home_view
+
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="youth:caseload", permanent=False)),
+    path("", home_view, name="home"),
     path("accounts/", include("safeharbor.accounts.urls")),
     path("youth/", include("safeharbor.youth.urls")),
     path("access/", include("safeharbor.access.urls")),

@@ -25,7 +25,6 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "csp",
-    "django_htmx",
     "safeharbor.core",
     "safeharbor.accounts",
     "safeharbor.audit",
@@ -46,7 +45,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "safeharbor.core.middleware.NoStoreForSignedInMiddleware",
     # Last, so that it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -67,7 +66,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
-                "safeharbor.accounts.context_processors.navigation",
+                "safeharbor.access.context_processors.navigation",
             ],
         },
     },
@@ -106,7 +105,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "youth:caseload"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 # Idle timeout: the session expires this many seconds after the last request.
@@ -125,8 +124,20 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Client IPs (lockout, audit) from REMOTE_ADDR only, unless a known number of trusted proxies sits
+# in front: then from X-Forwarded-For, counting that many hops. Never trust a spoofable header.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
+)
 
 OTP_TOTP_ISSUER = "Safe Harbor"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# One cache shared by all web processes in production (throttling, lockout): CACHE_URL, e.g.
+# redis://127.0.0.1:6379/1. The default is per process, fine for one machine.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # Field encryption keys ("key-id:base64-32-bytes", comma separated, the first encrypts) and the
 # separate blind-index key. Read lazily by safeharbor.core.crypto, never at import time.

@@ -210,6 +210,13 @@ def can_view_access_log(user: User, youth: Youth) -> bool:
     return youth.owning_agency_id == user.agency_id_or_none
 
 
+def can_create_youth(user: User) -> bool:
+    """Workers with a youth-data role create records for their agency; admins do not."""
+    if not user.is_authenticated:
+        return False
+    return user.role in YOUTH_DATA_ROLES and user.role != Role.AGENCY_ADMIN
+
+
 def can_open_break_glass(user: User) -> bool:
     """Any worker with a youth-data role, except agency admins, may open break-glass access."""
     if not user.is_authenticated:

@@ -67,6 +67,12 @@ def break_glass_review(*, actor: User, access: BreakGlassAccess, note: str) -> B
         raise PermissionDenied
     if access.user.agency_id_or_none != actor.agency_id_or_none:
         raise PermissionDenied
+    if access.user_id == actor.pk:
+        raise ValidationError({"note": _("Someone else must review your own break-glass access.")})
+    if access.reviewed_at is not None:
+        raise ValidationError({"note": _("This access was already reviewed.")})
+    if not note.strip():
+        raise ValidationError({"note": _("Write what you checked and what you concluded.")})
     access.reviewed_by = actor
     access.reviewed_at = clock.now()
     access.review_note = note.strip()[:500]

@@ -1,11 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from safeharbor.accounts.http import AuthenticatedHttpRequest
+from safeharbor.core.forms import add_service_errors
 
 from .forms import ReviewForm
 from .policy import can_review_break_glass
@@ -28,7 +29,11 @@ def break_glass_review_submit(request: AuthenticatedHttpRequest, access_id: int)
     access = break_glass_get(actor=request.user, access_id=access_id)
     form = ReviewForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        break_glass_review(actor=request.user, access=access, note=form.cleaned_data["note"])
-        messages.success(request, _("Review recorded."))
-        return redirect("access:break_glass_review")
+        try:
+            break_glass_review(actor=request.user, access=access, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, _("Review recorded."))
+            return redirect("access:break_glass_review")
     return render(request, "access/break_glass_review_form.html", {"form": form, "access": access})

@@ -20,7 +20,16 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def _safe_next(request: HttpRequest, default: str = "youth:caseload") -> str:
+@login_required
+def home_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Where a login lands: the caseload for youth workers, a plain page for other roles."""
+    if request.user.works_with_youth_data:
+        return redirect("youth:caseload")
+    membership = request.user.agency_membership
+    return render(request, "accounts/home.html", {"membership": membership})
+
+
+def _safe_next(request: HttpRequest, default: str = "home") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
         return target
@@ -52,7 +61,7 @@ def mfa_setup_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if mfa_enrol_confirm(request=request, user=user, token=form.cleaned_data["token"]):
-            return redirect("youth:caseload")
+            return redirect("home")
         form.add_error("token", _("That code did not match. Scan the code again and retry."))
     qr = segno.make(device.config_url, error="m")
     context = {

@@ -1,10 +1,14 @@
-"""Writing the audit trail. ``record`` is the one way in."""
+"""Writing the audit trail. ``record`` (one event) and ``record_each_youth`` (one per row of a
+list) are the only ways in."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from axes.helpers import get_client_ip_address
 from django.db import transaction
 from django.http import HttpRequest
 
@@ -16,9 +20,52 @@ from .models import AuditChainHead, AuditEvent
 
 
 def _client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address, by the same trusted-proxy rule as the login lockout."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return get_client_ip_address(request) or None
+
+
+@dataclass(frozen=True)
+class _Who:
+    user: Any
+    label: str
+    ip_address: str | None
+
+    @classmethod
+    def of(cls, actor: Any, actor_label: str, request: HttpRequest | None) -> _Who:
+        user = actor if getattr(actor, "is_authenticated", False) else None
+        label = actor_label or (user.get_username() if user else "")
+        return cls(user=user, label=label, ip_address=_client_ip(request))
+
+
+def _append(who: _Who, entries: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Chain ``entries`` after the head and insert them; the caller holds the transaction.
+
+    The chain head is locked for the rest of the surrounding transaction (``FOR UPDATE`` on
+    PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers), so concurrent writers
+    queue instead of forking the chain. Called inside a service's transaction, the events commit
+    or roll back with the write they describe.
+    """
+    head = AuditChainHead.objects.select_for_update().get(pk=1)
+    at = clock.now()
+    events = []
+    for entry in entries:
+        event = AuditEvent(
+            seq=head.seq + 1,
+            at=at,
+            actor=who.user,
+            actor_label=who.label,
+            ip_address=who.ip_address,
+            prev_hash=head.hash,
+            **entry,
+        )
+        event.hash = event_hash(event)
+        head.seq, head.hash = event.seq, event.hash
+        events.append(event)
+    AuditEvent.objects.bulk_create(events)
+    head.save(update_fields=["seq", "hash"])
+    return events
 
 
 @transaction.atomic
@@ -34,32 +81,41 @@ def record(
     request: HttpRequest | None = None,
     actor_label: str = "",
 ) -> AuditEvent:
-    """Append one event to the chain.
+    """Append one event to the chain."""
+    entry = {
+        "action": str(action),
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "youth_id": youth_id,
+        "category": category,
+        "reason": reason[:500],
+    }
+    return _append(_Who.of(actor, actor_label, request), [entry])[0]
 
-    The chain head is locked for the rest of the surrounding transaction (``FOR UPDATE`` on
-    PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers), so concurrent writers
-    queue instead of forking the chain. Called inside a service's transaction, the event commits
-    or rolls back with the write it describes.
-    """
-    head = AuditChainHead.objects.select_for_update().get(pk=1)
-    user = actor if getattr(actor, "is_authenticated", False) else None
-    event = AuditEvent(
-        seq=head.seq + 1,
-        at=clock.now(),
-        actor=user,
-        actor_label=actor_label or (user.get_username() if user else ""),
-        action=str(action),
-        object_type=object_type,
-        object_id=str(object_id),
-        youth_id=youth_id,
-        category=category,
-        reason=reason[:500],
-        ip_address=_client_ip(request),
-        prev_hash=head.hash,
-    )
-    event.hash = event_hash(event)
-    event.save(force_insert=True)
-    head.seq = event.seq
-    head.hash = event.hash
-    head.save(update_fields=["seq", "hash"])
-    return event
+
+@transaction.atomic
+def record_each_youth(
+    *,
+    actor: Any,
+    action: AuditAction | str,
+    object_type: str,
+    youth_ids: Iterable[uuid.UUID],
+    category: str,
+    request: HttpRequest | None = None,
+) -> list[AuditEvent]:
+    """One event per youth shown (a list page), in one insert, so that each youth's
+    "who accessed this record" shows the lists their name appeared on."""
+    entries = [
+        {
+            "action": str(action),
+            "object_type": object_type,
+            "object_id": str(youth_id),
+            "youth_id": youth_id,
+            "category": category,
+            "reason": "",
+        }
+        for youth_id in youth_ids
+    ]
+    if not entries:
+        return []
+    return _append(_Who.of(actor, "", request), entries)

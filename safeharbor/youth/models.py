@@ -137,7 +137,8 @@ class ConsentToShare(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     signed_form = EncryptedBinaryField(_("signed form"), null=True, blank=True)
-    signed_form_name = models.CharField(max_length=200, blank=True)
+    # The uploaded file name may itself name the youth.
+    signed_form_name = EncryptedCharField(max_length=200, blank=True)
     signed_form_type = models.CharField(max_length=100, blank=True)
 
     class Meta:

@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from safeharbor.access.choices import Category
 from safeharbor.access.policy import YouthAccess, access_for, access_for_many, visible_youth
 from safeharbor.audit.choices import AuditAction
-from safeharbor.audit.services import record
+from safeharbor.audit.services import record, record_each_youth
 from safeharbor.core import clock
 from safeharbor.core.crypto import blind_index
 
@@ -61,8 +61,7 @@ class YouthListRow:
 def youth_list_rows(
     *, actor: User, youths: Iterable[Youth], request: HttpRequest | None
 ) -> list[YouthListRow]:
-    """Rows for one page of a list, with one audit event for the page (a list shows identity
-    only, so one event naming the rows, not one per row)."""
+    """Rows for one page of a list; each name shown is audited against its youth."""
     youths = list(youths)
     accesses = access_for_many(actor, youths)
     rows = [
@@ -74,11 +73,11 @@ def youth_list_rows(
         )
         for youth in youths
     ]
-    record(
+    record_each_youth(
         actor=actor,
         action=AuditAction.LIST,
         object_type="youth.youth",
-        object_id=",".join(str(row.youth.pk)[:8] for row in rows if row.display_name)[:64],
+        youth_ids=[row.youth.pk for row in rows if row.display_name],
         category=Category.IDENTITY,
         request=request,
     )
@@ -172,11 +171,40 @@ def consent_get(
 
 
 def youth_possible_duplicates(
-    *, given_name: str, family_name: str, date_of_birth: datetime.date
+    *, actor: User, given_name: str, family_name: str, date_of_birth: datetime.date
 ) -> int:
-    """How many records share this normalised name and birth date (any agency; a count only)."""
+    """How many records share this normalised name and birth date (a count only, audited).
+
+    A victim-service provider's records count only for its own staff: that such a record exists
+    would itself disclose that the youth sought their help.
+    """
     index = blind_index(given_name, family_name, date_of_birth.isoformat())
-    return Youth.objects.filter(duplicate_index=index).count()
+    count = (
+        Youth.objects.filter(duplicate_index=index)
+        .filter(
+            Q(owning_agency__is_victim_service_provider=False)
+            | Q(owning_agency_id=actor.agency_id_or_none)
+        )
+        .count()
+    )
+    record(
+        actor=actor,
+        action=AuditAction.LIST,
+        object_type="youth.duplicate_check",
+        object_id=f"{count} match(es)",
+        category=Category.IDENTITY,
+    )
+    return count
+
+
+def youth_for_break_glass(*, youth_id: uuid.UUID) -> Youth:
+    """The record an emergency access is requested for; never a victim-service provider's."""
+    try:
+        return Youth.objects.select_related("owning_agency").get(
+            pk=youth_id, owning_agency__is_victim_service_provider=False
+        )
+    except Youth.DoesNotExist as exc:
+        raise Http404 from exc
 
 
 def youth_find_for_break_glass(

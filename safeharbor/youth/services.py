@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from safeharbor.access.choices import Action, Category
-from safeharbor.access.policy import can
+from safeharbor.access.policy import can, can_create_youth
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record
 from safeharbor.core import clock
@@ -71,7 +71,7 @@ def youth_create(
     team_role: str = "lead",
 ) -> Youth:
     """Create a record owned by the actor's agency; the creator joins the care team."""
-    if actor.agency_id_or_none != owning_agency.pk or not actor.works_with_youth_data:
+    if actor.agency_id_or_none != owning_agency.pk or not can_create_youth(actor):
         raise PermissionDenied
     _check_race_ethnicity(race_ethnicity or [])
     youth = Youth(

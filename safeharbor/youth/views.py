@@ -88,6 +88,7 @@ def youth_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         duplicates = selectors.youth_possible_duplicates(
+            actor=actor,
             given_name=data["given_name"],
             family_name=data["family_name"],
             date_of_birth=data["date_of_birth"],
@@ -283,11 +284,7 @@ def break_glass(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpR
         raise Http404
     form = BreakGlassForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        youth = Youth.objects.filter(
-            pk=youth_id, owning_agency__is_victim_service_provider=False
-        ).first()
-        if youth is None:
-            raise Http404
+        youth = selectors.youth_for_break_glass(youth_id=youth_id)
         try:
             break_glass_open(actor=actor, youth=youth, reason=form.cleaned_data["reason"])
         except ValidationError as exc:

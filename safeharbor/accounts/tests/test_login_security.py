@@ -63,7 +63,7 @@ def test_the_password_leads_to_the_mfa_step_not_to_data(world: World) -> None:
     response = client.post(
         LOGIN, {"username": "county_caseworker", "password": PASSWORD}, follow=True
     )
-    assert response.redirect_chain[0] == (reverse("youth:caseload"), 302)
+    assert response.redirect_chain[0] == (reverse("home"), 302)
     assert response.redirect_chain[-1][0].startswith(MFA)
     assert response.status_code == 200
     assert "Quillfeather" not in response.content.decode()
@@ -238,3 +238,19 @@ def test_the_api_refuses_an_unverified_session_even_without_the_mfa_middleware(
         assert response.status_code == 403
         assert "Quillfeather" not in response.content.decode()
         assert verified_client(world.county_caseworker).get("/api/v1/youth/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("persona", "lands_on"),
+    [("county_caseworker", "/youth/"), ("county_analyst", None), ("university_researcher", None)],
+)
+def test_home_sends_each_role_somewhere_it_may_go(world, persona, lands_on):
+    from safeharbor.core.tests.personas import verified_client
+
+    response = verified_client(getattr(world, persona)).get("/")
+    if lands_on:
+        assert response.status_code == 302
+        assert response["Location"] == lands_on
+    else:
+        assert response.status_code == 200
+        assert "does not open individual youth records" in response.content.decode()

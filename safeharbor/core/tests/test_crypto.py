@@ -233,4 +233,8 @@ def test_encrypted_fields_lists_exactly_the_encrypted_columns() -> None:
         "phone",
         "address",
     }
-    assert {f.name for f in encrypted_fields(ConsentToShare)} == {"signer_name", "signed_form"}
+    assert {f.name for f in encrypted_fields(ConsentToShare)} == {
+        "signer_name",
+        "signed_form",
+        "signed_form_name",
+    }

@@ -122,12 +122,18 @@ def test_signed_form_is_encrypted_and_its_download_is_audited(world):
 
 def test_duplicate_check_matches_despite_case_accents_and_spacing(world):
     count = selectors.youth_possible_duplicates(
-        given_name="  MAYA ", family_name="quillféather", date_of_birth=world.maya.date_of_birth
+        actor=world.county_caseworker,
+        given_name="  MAYA ",
+        family_name="quillféather",
+        date_of_birth=world.maya.date_of_birth,
     )
     assert count == 1
     assert (
         selectors.youth_possible_duplicates(
-            given_name="Maya", family_name="Quillfeather", date_of_birth=datetime.date(2010, 4, 3)
+            actor=world.county_caseworker,
+            given_name="Maya",
+            family_name="Quillfeather",
+            date_of_birth=datetime.date(2010, 4, 3),
         )
         == 0
     )
@@ -137,7 +143,10 @@ def test_update_keeps_the_blind_index_in_step(world):
     services.youth_update(actor=world.county_caseworker, youth=world.maya, family_name="Ashbrook")
     assert (
         selectors.youth_possible_duplicates(
-            given_name="Maya", family_name="Ashbrook", date_of_birth=world.maya.date_of_birth
+            actor=world.county_caseworker,
+            given_name="Maya",
+            family_name="Ashbrook",
+            date_of_birth=world.maya.date_of_birth,
         )
         == 1
     )
@@ -160,3 +169,41 @@ def test_break_glass_search_never_reveals_a_victim_service_provider_record(world
     )
     assert found == []
     assert Youth.objects.filter(pk=hidden.pk).exists()
+
+
+def test_duplicate_check_never_reveals_a_victim_service_provider_record(world):
+    dob = datetime.date(2009, 1, 5)
+    services.youth_create(
+        actor=world.vsp_advocate,
+        owning_agency=world.lighthouse,
+        given_name="Nia",
+        family_name="Tansywell",
+        date_of_birth=dob,
+        county="Harbor",
+    )
+    outsider = selectors.youth_possible_duplicates(
+        actor=world.county_caseworker,
+        given_name="Nia",
+        family_name="Tansywell",
+        date_of_birth=dob,
+    )
+    insider = selectors.youth_possible_duplicates(
+        actor=world.vsp_advocate,
+        given_name="Nia",
+        family_name="Tansywell",
+        date_of_birth=dob,
+    )
+    assert (outsider, insider) == (0, 1)
+    assert AuditEvent.objects.filter(object_type="youth.duplicate_check").count() == 2
+
+
+def test_agency_admins_create_no_records(world):
+    with pytest.raises(PermissionDenied):
+        services.youth_create(
+            actor=world.county_admin,
+            owning_agency=world.county,
+            given_name="Ari",
+            family_name="Mosswick",
+            date_of_birth=datetime.date(2011, 2, 2),
+            county="Harbor",
+        )

@@ -76,3 +76,40 @@ def test_anonymous_is_sent_to_login(client, path):
     response = client.get(reverse(path))
     assert response.status_code == 302
     assert reverse("accounts:login") in response["Location"]
+
+
+def test_a_list_audits_each_name_it_shows_against_that_youth(world):
+    client = verified_client(world.county_caseworker)
+    client.get(reverse("youth:caseload"))
+    event = AuditEvent.objects.get(action="list", youth_id=world.maya.pk)
+    assert event.actor == world.county_caseworker
+
+
+def test_a_list_does_not_show_a_name_that_consent_does_not_share(world):
+    consent_grant(
+        actor=world.county_caseworker,
+        youth=world.maya,
+        signer_kind="youth",
+        signer_name="Maya Quillfeather",
+        signer_is_suspected_exploiter=False,
+        recipient_agency=world.clinic,
+        categories=["screening"],
+        purpose="Follow-up care",
+        valid_from=world.maya.created_at.date(),
+        expires_on=world.maya.created_at.date().replace(year=2099),
+    )
+    body = (
+        verified_client(world.clinic_clinician)
+        .get(reverse("youth:caseload") + "?scope=all")
+        .content.decode()
+    )
+    assert world.maya.record_number in body
+    assert "Quillfeather" not in body
+    assert "Name not shared with your agency" in body
+    assert not AuditEvent.objects.filter(action="list", youth_id=world.maya.pk).exists()
+
+
+def test_signed_in_pages_are_never_cached(world):
+    response = verified_client(world.county_caseworker).get(reverse("youth:caseload"))
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]

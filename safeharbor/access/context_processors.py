@@ -6,7 +6,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Role
+from safeharbor.accounts.choices import Role
+
+from .policy import can_create_youth, can_open_break_glass
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -18,7 +20,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = []
     if user.works_with_youth_data:
         items.append((reverse("youth:caseload"), _("My youth")))
+    if can_open_break_glass(user):
         items.append((reverse("youth:search"), _("Find a youth")))
+    if can_create_youth(user):
         items.append((reverse("youth:create"), _("New youth record")))
     if user.role in (Role.SUPERVISOR, Role.AGENCY_ADMIN):
         items.append((reverse("access:break_glass_review"), _("Break-glass review")))
