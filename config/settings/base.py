@@ -124,18 +124,15 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
-# Client IPs (lockout, audit) from REMOTE_ADDR only, unless a known number of trusted proxies sits
-# in front: then from X-Forwarded-For, counting that many hops. Never trust a spoofable header.
+# Client IPs (lockout, audit): REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the N-th
+# X-Forwarded-For address from the right (safeharbor/core/client_ip.py).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if TRUSTED_PROXY_COUNT else ("REMOTE_ADDR",)
-)
+AXES_CLIENT_IP_CALLABLE = "safeharbor.core.client_ip.client_ip"
 
 OTP_TOTP_ISSUER = "Safe Harbor"
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
-# One cache shared by all web processes in production (throttling, lockout): CACHE_URL, e.g.
+# One cache shared by all web processes in production (the API throttle): CACHE_URL, e.g.
 # redis://127.0.0.1:6379/1. The default is per process, fine for one machine.
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 

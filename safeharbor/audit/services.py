@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from axes.helpers import get_client_ip_address
 from django.db import transaction
 from django.http import HttpRequest
 
 from safeharbor.core import clock
+from safeharbor.core.client_ip import client_ip
 
 from .choices import AuditAction
 from .hashing import event_hash
@@ -23,7 +23,7 @@ def _client_ip(request: HttpRequest | None) -> str | None:
     """The client's address, by the same trusted-proxy rule as the login lockout."""
     if request is None:
         return None
-    return get_client_ip_address(request) or None
+    return client_ip(request)
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,12 @@ def consent_get(
 
 
 def youth_possible_duplicates(
-    *, actor: User, given_name: str, family_name: str, date_of_birth: datetime.date
+    *,
+    actor: User,
+    given_name: str,
+    family_name: str,
+    date_of_birth: datetime.date,
+    request: HttpRequest | None = None,
 ) -> int:
     """How many records share this normalised name and birth date (a count only, audited).
 
@@ -193,6 +198,7 @@ def youth_possible_duplicates(
         object_type="youth.duplicate_check",
         object_id=f"{count} match(es)",
         category=Category.IDENTITY,
+        request=request,
     )
     return count
 
@@ -208,7 +214,12 @@ def youth_for_break_glass(*, youth_id: uuid.UUID) -> Youth:
 
 
 def youth_find_for_break_glass(
-    *, actor: User, given_name: str, family_name: str, date_of_birth: datetime.date
+    *,
+    actor: User,
+    given_name: str,
+    family_name: str,
+    date_of_birth: datetime.date,
+    request: HttpRequest | None = None,
 ) -> list[Youth]:
     """Exact name-and-birth-date match across agencies, for an emergency.
 
@@ -234,5 +245,6 @@ def youth_find_for_break_glass(
         object_id=f"{len(matches)} match(es)",
         category=Category.IDENTITY,
         reason="break-glass search",
+        request=request,
     )
     return matches

@@ -13,7 +13,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from safeharbor.access.choices import Category
-from safeharbor.access.policy import can_open_break_glass, can_view_access_log
+from safeharbor.access.policy import (
+    can_create_youth,
+    can_open_break_glass,
+    can_view_access_log,
+)
 from safeharbor.access.services import break_glass_open
 from safeharbor.accounts.http import AuthenticatedHttpRequest
 from safeharbor.accounts.models import User
@@ -81,7 +85,7 @@ def youth_detail(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> Http
 def youth_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     actor = _youth_worker(request)
     membership = actor.agency_membership
-    if membership is None:  # works_with_youth_data implies a membership; be explicit anyway
+    if membership is None or not can_create_youth(actor):
         raise PermissionDenied
     form = YouthForm(request.POST or None)
     duplicates = 0
@@ -89,6 +93,7 @@ def youth_create(request: AuthenticatedHttpRequest) -> HttpResponse:
         data = form.cleaned_data
         duplicates = selectors.youth_possible_duplicates(
             actor=actor,
+            request=request,
             given_name=data["given_name"],
             family_name=data["family_name"],
             date_of_birth=data["date_of_birth"],
@@ -254,11 +259,15 @@ def access_log(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpRe
 @login_required
 def find_youth(request: AuthenticatedHttpRequest) -> HttpResponse:
     actor = _youth_worker(request)
+    if not can_open_break_glass(actor):
+        raise PermissionDenied
     form = FindYouthForm(request.GET or None)
     matches: list[Youth] | None = None
     visible_ids: set[uuid.UUID] = set()
     if form.is_valid():
-        matches = selectors.youth_find_for_break_glass(actor=actor, **form.cleaned_data)
+        matches = selectors.youth_find_for_break_glass(
+            actor=actor, request=request, **form.cleaned_data
+        )
         visible_ids = set(
             selectors.youth_list(actor=actor, only_my_caseload=False)
             .filter(pk__in=[m.pk for m in matches])

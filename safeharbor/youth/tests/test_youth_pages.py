@@ -113,3 +113,9 @@ def test_signed_in_pages_are_never_cached(world):
     response = verified_client(world.county_caseworker).get(reverse("youth:caseload"))
     assert "no-store" in response["Cache-Control"]
     assert "private" in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("path", ["youth:create", "youth:search"])
+def test_agency_admins_do_not_reach_create_or_find(world, path):
+    response = verified_client(world.county_admin).get(reverse(path))
+    assert response.status_code == 403
