@@ -9,6 +9,10 @@ urlpatterns = [
     path("accounts/", include("safeharbor.accounts.urls")),
     path("youth/", include("safeharbor.youth.urls")),
     path("access/", include("safeharbor.access.urls")),
+    path("research/", include("safeharbor.research.urls")),
+    path("contact/", include("safeharbor.contact.urls")),
+    path("screening/", include("safeharbor.screening.urls")),
+    path("", include("safeharbor.directory.urls")),  # /find/, /directory/, /api/hsds/
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(("config.api", "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

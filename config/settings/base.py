@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
 from ._env import BASE_DIR, env
@@ -30,6 +31,12 @@ INSTALLED_APPS = [
     "safeharbor.audit",
     "safeharbor.access",
     "safeharbor.youth",
+    "django_tasks",  # contact: background e-mail and SMS through the tasks API
+    "django_tasks_db",
+    "safeharbor.contact",
+    "safeharbor.screening",
+    "safeharbor.research",
+    "safeharbor.directory",
 ]
 
 MIDDLEWARE = [
@@ -140,8 +147,15 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 # separate blind-index key. Read lazily by safeharbor.core.crypto, never at import time.
 SAFEHARBOR_DATA_KEYS = env.str("SAFEHARBOR_DATA_KEYS", default="")
 SAFEHARBOR_BLIND_INDEX_KEY = env.str("SAFEHARBOR_BLIND_INDEX_KEY", default="")
+# Background tasks (django-tasks backport; `manage.py db_worker` runs them) and text messages.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+SAFEHARBOR_SMS_SENDER = env.str(
+    "SAFEHARBOR_SMS_SENDER", default="safeharbor.contact.sms.ConsoleSmsSender"
+)
 # Break-glass access lasts this long unless closed earlier.
 SAFEHARBOR_BREAK_GLASS_MINUTES = env.int("SAFEHARBOR_BREAK_GLASS_MINUTES", default=60)
+# A completed screening may be corrected in place this many days; after that, only amended.
+SAFEHARBOR_SCREENING_EDIT_WINDOW_DAYS = env.int("SAFEHARBOR_SCREENING_EDIT_WINDOW_DAYS", default=7)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
@@ -179,7 +193,7 @@ SPECTACULAR_SETTINGS = {
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
+        "script-src": ["'self'", NONCE],  # django-csp 4's sentinel: the request's nonce
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "object-src": ["'none'"],

@@ -23,3 +23,7 @@ SAFEHARBOR_ALLOW_AUDIT_FLUSH = True
 # Serve static files from the app folders without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Tasks run at once in tests; text messages go to safeharbor.contact.sms.outbox.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+SAFEHARBOR_SMS_SENDER = "safeharbor.contact.sms.LocmemSmsSender"

@@ -12,6 +12,7 @@ class Category(models.TextChoices):
     SERVICES = "services", _("Services and outcomes")
     NOTES = "notes", _("Notes")
     CLINICAL_NOTES = "clinical_notes", _("Clinical notes")
+    MISSING_EPISODES = "missing_episodes", _("Missing-from-care episodes")
 
 
 class Action(models.TextChoices):

@@ -20,11 +20,16 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     items = []
     if user.works_with_youth_data:
         items.append((reverse("youth:caseload"), _("My youth")))
+        items.append((reverse("contact:attention"), _("Needs attention")))
+        items.append((reverse("screening:due"), _("Screening")))
     if can_open_break_glass(user):
         items.append((reverse("youth:search"), _("Find a youth")))
     if can_create_youth(user):
         items.append((reverse("youth:create"), _("New youth record")))
     if user.role in (Role.SUPERVISOR, Role.AGENCY_ADMIN):
         items.append((reverse("access:break_glass_review"), _("Break-glass review")))
+    if user.role == Role.RESEARCHER or user.study_memberships.exists():
+        items.append((reverse("research:studies"), _("Research studies")))
+    items.append((reverse("directory:search"), _("Resource directory")))
     items.append((reverse("accounts:mfa_setup"), _("Security")))
     return {"nav_items": items}

@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-_OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/")
+# Public pages (the resource finder and the HSDS API) never depend on who is signed in.
+_OPEN_PREFIXES = ("/accounts/", "/i18n/", "/static/", "/find/", "/api/hsds/")
 
 
 class RequireMFAMiddleware:

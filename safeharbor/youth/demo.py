@@ -21,6 +21,9 @@ from safeharbor.accounts.models import Agency, User
 from safeharbor.accounts.services import agency_create, user_create
 from safeharbor.core import clock
 from safeharbor.core.demo.people import PeopleGenerator
+from safeharbor.directory.demo import seed_directory
+from safeharbor.research.demo import seed_research_demo
+from safeharbor.screening.demo import seed_screening_demo
 
 from . import services
 from .choices import GenderIdentity, NoteKind, RaceEthnicity, SignerKind, TeamRole
@@ -150,6 +153,12 @@ def seed_demo(*, seed: int = 7, youth_count: int = 200) -> DemoSummary:
             )
         consents += _demo_consents(rng, lead, youth, agencies, today)
         notes += _demo_notes(rng, lead, youth, users)
+    from safeharbor.contact.demo import seed_contact_demo  # noqa: PLC0415  (demo only: contact -> youth)
+
+    seed_contact_demo(seed=seed)
+    seed_directory(seed=seed, services=300, agencies=agencies)  # the resource directory
+    seed_research_demo(lead=users["researcher"], seed=seed)  # the demo study (research app)
+    seed_screening_demo(seed=seed)  # instruments, screenings, deadlines (screening app)
     return DemoSummary(
         agencies=len(agencies), users=len(users), youth=youth_count, consents=consents, notes=notes
     )

@@ -38,6 +38,7 @@ from .forms import (
     YouthForm,
 )
 from .models import Youth
+from .panels import panels_for
 
 
 def _youth_worker(request: AuthenticatedHttpRequest) -> User:
@@ -77,6 +78,7 @@ def youth_detail(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> Http
         "categories": [
             (label, data.access.allows("view", value)) for value, label in Category.choices
         ],
+        "panels": panels_for(actor, data.youth, data.access, request),
     }
     return render(request, "youth/detail.html", context)
 

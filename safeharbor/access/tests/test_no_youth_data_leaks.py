@@ -158,7 +158,12 @@ def _fill(route: Route, values: dict[str, Any]) -> dict[str, Any]:
     filled = dict(values)
     for name in route.params - set(values):
         converter = next(
-            (p.converters[name] for p in route.pieces if isinstance(p, RoutePattern)), None
+            (
+                p.converters[name]
+                for p in route.pieces
+                if isinstance(p, RoutePattern) and name in p.converters
+            ),
+            None,
         )
         filled[name] = 1 if converter is not None and converter.regex == "[0-9]+" else "x"
     return filled

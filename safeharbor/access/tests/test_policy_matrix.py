@@ -51,11 +51,15 @@ C = Category
 ALL = frozenset(Category.values)
 NONE: frozenset[str] = frozenset()
 # What the consent in the "consented" cases names: it includes the contact plan (which consent
-# can never open) and leaves out referrals and services (which must stay closed).
-CONSENTED = frozenset({C.IDENTITY, C.SCREENING, C.CONTACT_PLAN, C.NOTES, C.CLINICAL_NOTES})
+# can never open) and missing-from-care episodes (which law enforcement may see: they locate
+# youth), and leaves out referrals and services (which must stay closed).
+CONSENTED = frozenset(
+    {C.IDENTITY, C.SCREENING, C.CONTACT_PLAN, C.NOTES, C.CLINICAL_NOTES, C.MISSING_EPISODES}
+)
 
 # --- The expected answers -------------------------------------------------------------------
-# Which categories each role may ever touch (the role gates in the policy docstring).
+# Which categories each role may ever touch (the role gates in the policy docstring). Law
+# enforcement keeps missing-from-care episodes (to locate a youth) but never notes of any kind.
 ROLE_GATE: dict[str, frozenset[str]] = {
     Role.CASEWORKER: ALL - {C.CLINICAL_NOTES},
     Role.SUPERVISOR: ALL - {C.CLINICAL_NOTES},
@@ -266,6 +270,19 @@ def test_matrix_covers_every_role_relationship_category_and_action() -> None:
     outcomes = {expected(*cell) for cell in cases}
     assert outcomes == {True, False}
     assert any(expected(r, "care_team", Action.CHANGE, c) for r in ROLES for c in ALL)
+
+
+def test_law_enforcement_sees_missing_episodes_but_never_notes() -> None:
+    """The new category, spelled out: an officer whose agency holds consent (or break-glass)
+    sees the episode; no relationship ever opens notes or clinical notes to them."""
+    officer = Role.LAW_ENFORCEMENT
+    for relationship in ("consent", "break_glass", "care_team", "owner"):
+        assert expected(officer, relationship, Action.VIEW, C.MISSING_EPISODES)
+    for relationship in RELATIONSHIPS:
+        for category in (C.NOTES, C.CLINICAL_NOTES):
+            assert not expected(officer, relationship, Action.VIEW, category)
+    assert not expected(officer, "unrelated", Action.VIEW, C.MISSING_EPISODES)
+    assert not expected(Role.AGENCY_ADMIN, "owner", Action.VIEW, C.MISSING_EPISODES)
 
 
 def test_anonymous_user_sees_nothing(frozen_clock: mock.MagicMock) -> None:

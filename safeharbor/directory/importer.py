@@ -1,0 +1,912 @@
+"""Importing HSDS 3.0: JSON (full objects, lists, paginated API responses) and the tabular
+datapackage (CSV files + datapackage.json).
+
+The import runs in four steps and writes only if the first three found no error:
+
+1. **Read** each file; every object (JSON) or row (CSV, typed by the official datapackage) is
+   validated against the official schema of its kind (``schemas.fast_validator``).
+2. **Convert** each field to our column's type (dates, times, numbers, UUIDs, lengths, text a
+   database can store), and check our own rules (age range, capacity).
+3. **Resolve references**: every foreign key the datapackage declares must name an object in
+   this import or already in the directory. By default a dangling reference is an error; with
+   ``lenient=True`` it is removed (an optional reference is emptied; a row that cannot stand
+   without it is left out, and so, in turn, is every row that needed that one), and each removal
+   is reported (docs/decisions/0007-hsds-dangling-references.md).
+4. **Write**, in one transaction, every object inserted or updated by its HSDS id (never
+   deleted), the search index refreshed.
+
+Every problem is an ``Issue`` naming its file, row (the CSV line, or the position of the object
+in a JSON list, from 1) and field (a CSV column, or a path into the JSON object), and nothing is
+written unless there were none. Malformed input never raises: it becomes issues.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import functools
+import io
+import json
+import math
+import re
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from django.db import DatabaseError, connection, models, transaction
+from django.utils import timezone
+
+from . import schemas, search, taxonomy
+from .hsds import ENTITIES, NOT_KEPT, WRITE_ORDER, Entity
+from .models import Capacity, Location, Service, TaxonomyTerm
+
+Progress = Callable[[str, int, int], None]
+BATCH = 2000
+_INTEGER = re.compile(r"^[+-]?\d+$")
+JSON_KINDS = {
+    "service": "compiled/service.json",
+    "organization": "compiled/organization.json",
+    "service_at_location": "compiled/service_at_location.json",
+    "taxonomy": "taxonomy.json",
+    "taxonomy_term": "taxonomy_term.json",
+}
+_CAPACITY_TERM = taxonomy.term_id(taxonomy.CAPACITY)
+_CONFIDENTIAL_TERM = taxonomy.term_id(taxonomy.CONFIDENTIAL_LOCATION)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem, and where it is."""
+
+    file: str
+    row: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field:
+            where.append(self.field)
+        return f"{', '.join(where)}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or why it did nothing."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    errors: list[Issue] = field(default_factory=list)
+    removed_references: list[Issue] = field(default_factory=list)
+    not_kept: dict[str, int] = field(default_factory=dict)
+    written: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def services(self) -> int:
+        return self.created.get("service", 0) + self.updated.get("service", 0)
+
+    def summary(self) -> str:
+        if self.errors:
+            return f"Nothing imported: {len(self.errors)} error(s)."
+        parts = [
+            f"{name}: {self.created.get(name, 0)} new, {self.updated.get(name, 0)} updated"
+            for name in [*WRITE_ORDER, "capacity"]
+            if self.created.get(name) or self.updated.get(name)
+        ]
+        text = "; ".join(parts) or "nothing to import"
+        if self.removed_references:
+            text += f". {len(self.removed_references)} dangling reference(s) removed"
+        return text + "."
+
+
+@dataclass
+class Row:
+    entity: str
+    values: dict[str, Any]  # HSDS field -> value as read (JSON types)
+    file: str
+    row: int | None
+    path: str  # "" for a CSV row; a JSON path for a nested object
+
+    def where(self, hsds_field: str) -> str:
+        if self.path and hsds_field:
+            return f"{self.path}.{hsds_field}"
+        return self.path or hsds_field
+
+
+@dataclass
+class Source:
+    """A file to import: its name (for the report) and its bytes."""
+
+    name: str
+    content: bytes
+
+
+# --------------------------------------------------------------------------- reading JSON
+
+
+def guess_kind(filename: str) -> str:
+    stem = Path(filename).name.lower()
+    for kind in ("service_at_location", "organization", "taxonomy_term", "taxonomy"):
+        if stem.startswith(kind):
+            return kind
+    return "service"
+
+
+def _json_path(parts: Iterable[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def read_json(source: Source, kind: str | None, issues: list[Issue]) -> list[Row]:
+    """Rows of one JSON file: an object, a list of objects, or a page (``contents``)."""
+    kind = kind or guess_kind(source.name)
+    try:
+        document = json.loads(source.content.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        issues.append(Issue(source.name, None, "", "The file is not UTF-8 text."))
+        return []
+    except (ValueError, RecursionError) as exc:
+        issues.append(Issue(source.name, None, "", f"The file is not valid JSON: {exc}."))
+        return []
+    if isinstance(document, dict) and "contents" in document:
+        items = document["contents"]
+        if not isinstance(items, list):
+            issues.append(Issue(source.name, None, "contents", "Must be a list of objects."))
+            return []
+    elif isinstance(document, dict):
+        items = [document]
+    elif isinstance(document, list):
+        items = document
+    else:
+        issues.append(
+            Issue(source.name, None, "", "Expected an object, a list of objects or a page.")
+        )
+        return []
+    validator = schemas.fast_validator(JSON_KINDS[kind])
+    rows: list[Row] = []
+    for index, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            issues.append(Issue(source.name, index, "", f"Expected a {kind} object."))
+            continue
+        try:
+            errors = [] if validator.is_valid(item) else list(validator.iter_errors(item))
+        except (ValueError, RecursionError) as exc:  # e.g. numbers beyond what a validator holds
+            errors = []
+            issues.append(Issue(source.name, index, "", f"Could not be validated: {exc}."))
+            continue
+        if errors:
+            issues.extend(
+                Issue(source.name, index, _json_path(e.instance_path), e.message) for e in errors
+            )
+            continue
+        _flatten(kind, item, source.name, index, "", {}, rows)
+    return rows
+
+
+def _flatten(
+    name: str,
+    obj: dict[str, Any],
+    file: str,
+    index: int,
+    path: str,
+    forced: dict[str, Any],
+    out: list[Row],
+) -> None:
+    """One nested object and everything inside it, as rows; a nested object's link to its
+    parent comes from where it is nested."""
+    entity = ENTITIES[name]
+    values = {f: obj[f] for f in entity.fields if f in obj}
+    values.update(forced)
+    out.append(Row(name, values, file, index, path))
+    own_id = obj.get("id")
+    for key, (child, back) in entity.children.items():
+        items = obj.get(key)
+        if not isinstance(items, list):
+            continue
+        for position, child_obj in enumerate(items):
+            if not isinstance(child_obj, dict):
+                continue
+            link = (
+                {"link_id": own_id, "link_entity": name} if child == "attribute" else {back: own_id}
+            )
+            child_path = f"{path}.{key}[{position}]" if path else f"{key}[{position}]"
+            _flatten(child, child_obj, file, index, child_path, link, out)
+    for key, (single, own_field) in entity.singles.items():
+        sub = obj.get(key)
+        if isinstance(sub, dict) and "id" in sub:
+            values[own_field] = sub["id"]
+            inherited = {}
+            if name == "service" and single == "program" and "organization_id" not in sub:
+                # A programme nested in a service belongs to the service's organisation.
+                inherited = {"organization_id": values.get("organization_id")}
+            _flatten(single, sub, file, index, f"{path}.{key}" if path else key, inherited, out)
+
+
+# --------------------------------------------------------------------------- reading CSV
+
+
+def _csv_types() -> dict[str, dict[str, str]]:
+    """Resource name -> field -> the official datapackage's type."""
+    return {
+        resource["name"]: {f["name"]: f["type"] for f in resource["schema"]["fields"]}
+        for resource in schemas.datapackage()["resources"]
+    }
+
+
+def _csv_value(kind: str, text: str) -> Any:
+    """A CSV cell as the JSON value the object schema expects; ValueError if it is not one."""
+    if kind == "number":
+        if _INTEGER.match(text.strip()):
+            return int(text)
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError
+        return value
+    return text
+
+
+def read_datapackage(sources: dict[str, Source], issues: list[Issue]) -> tuple[list[Row], dict]:
+    """Rows of a tabular datapackage: ``sources`` maps file names (``services.csv``,
+    ``datapackage.json``) to their contents. Returns the rows and counts of rows not kept."""
+    paths = {e.name: e.csv for e in ENTITIES.values()} | dict(NOT_KEPT)
+    descriptor = sources.get("datapackage.json")
+    if descriptor is not None:
+        try:
+            package = json.loads(descriptor.content.decode("utf-8-sig"))
+            for resource in package["resources"]:
+                if isinstance(resource, dict) and isinstance(resource.get("path"), str):
+                    paths[str(resource["name"])] = resource["path"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            issues.append(
+                Issue(
+                    "datapackage.json",
+                    None,
+                    "resources",
+                    "Not a datapackage descriptor with a list of resources (name, path).",
+                )
+            )
+            return [], {}
+    types = _csv_types()
+    rows: list[Row] = []
+    not_kept: dict[str, int] = {}
+    for name, path in paths.items():
+        source = sources.get(path)
+        if source is None:
+            continue
+        records = list(_read_csv(source, issues))
+        if name in NOT_KEPT or name not in ENTITIES:
+            if records:
+                not_kept[name] = len(records)
+            continue
+        validator = schemas.fast_validator(ENTITIES[name].schema)
+        field_types = types[name]
+        for line, record in records:
+            values: dict[str, Any] = {}
+            bad = False
+            for column, text in record.items():
+                if column not in field_types or text is None or text == "":
+                    continue
+                try:
+                    values[column] = _csv_value(field_types[column], text)
+                except ValueError:
+                    issues.append(Issue(path, line, column, f"{text!r} is not a number."))
+                    bad = True
+            if bad:
+                continue
+            errors = [] if validator.is_valid(values) else list(validator.iter_errors(values))
+            if errors:
+                issues.extend(
+                    Issue(path, line, _json_path(e.instance_path) or _missing(e.message), e.message)
+                    for e in errors
+                )
+                continue
+            rows.append(Row(name, values, path, line, ""))
+    return rows, not_kept
+
+
+def _missing(message: str) -> str:
+    """The field a "'x' is a required property" message is about."""
+    match = re.match(r'^"(.+)" is a required property$', message)
+    return match.group(1) if match else ""
+
+
+def _read_csv(source: Source, issues: list[Issue]) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        text = source.content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        issues.append(Issue(source.name, None, "", "The file is not UTF-8 text."))
+        return
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        for record in reader:
+            record.pop(None, None)  # cells beyond the header
+            yield reader.line_num, record
+    except csv.Error as exc:
+        issues.append(Issue(source.name, reader.line_num, "", f"Not readable as CSV: {exc}."))
+
+
+# --------------------------------------------------------------------------- converting
+
+
+def _text_problem(value: str) -> str | None:
+    if "\x00" in value:
+        return "Contains a NUL character, which cannot be stored."
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "Is not valid Unicode text."
+    return None
+
+
+def _kind(model_field: models.Field) -> str:
+    target = getattr(model_field, "target_field", model_field)
+    for kind, types in (
+        ("uuid", models.UUIDField),
+        ("float", models.FloatField),
+        ("datetime", models.DateTimeField),
+        ("date", models.DateField),
+        ("time", models.TimeField),
+    ):
+        if isinstance(target, types):
+            return kind
+    return "text"
+
+
+def _convert(kind: str, limit: int | None, value: Any) -> Any:
+    """The column value for an HSDS value; ValueError with a message saying what is wanted."""
+    if kind == "text" and type(value) is str:
+        if limit and len(value) > limit:
+            raise ValueError(f"At most {limit} characters.")
+        problem = _text_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+    if kind == "uuid":
+        if not isinstance(value, str):
+            raise ValueError("Must be a UUID.")
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise ValueError("Must be a UUID.") from None
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("Must be a number.")
+        number = float(value)
+        if not math.isfinite(number) or abs(number) > 1e15:
+            raise ValueError("Must be a finite number.")
+        return number
+    if not isinstance(value, str):
+        raise ValueError("Must be text.")
+    problem = _text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    if kind == "datetime":
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("Must be a date and time (ISO 8601).") from None
+        if timezone.is_naive(parsed):
+            parsed = parsed.replace(tzinfo=datetime.UTC)
+        return parsed
+    if kind == "date":
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("Must be a date (YYYY-MM-DD).") from None
+    if kind == "time":
+        try:
+            return datetime.time.fromisoformat(value).replace(tzinfo=None)
+        except ValueError:
+            raise ValueError("Must be a time (HH:MM or HH:MM:SS).") from None
+    raise ValueError("Must be text.")  # pragma: no cover  (every kind is handled above)
+
+
+@dataclass
+class Converted:
+    entity: str
+    id: uuid.UUID
+    values: dict[str, Any]  # model attname -> value
+    origin: Row
+
+
+@functools.cache
+def _field(entity_name: str, hsds_field: str) -> tuple[str, str, int | None]:
+    """The column of an HSDS field: its attribute name, kind and length limit."""
+    entity = ENTITIES[entity_name]
+    attname = entity.attname(hsds_field)
+    model_field = cast(models.Field, entity.model._meta.get_field(attname))
+    return attname, _kind(model_field), getattr(model_field, "max_length", None)
+
+
+@functools.cache
+def _required_refs(entity_name: str) -> frozenset[str]:
+    return frozenset(ENTITIES[entity_name].required_refs())
+
+
+def convert(rows: list[Row], issues: list[Issue]) -> list[Converted]:
+    result = []
+    for row in rows:
+        entity = ENTITIES[row.entity]
+        values: dict[str, Any] = {}
+        ok = True
+        for hsds_field, raw in row.values.items():
+            attname, kind, limit = _field(row.entity, hsds_field)
+            try:
+                values[attname] = None if raw is None else _convert(kind, limit, raw)
+            except ValueError as exc:
+                issues.append(Issue(row.file, row.row, row.where(hsds_field), str(exc)))
+                ok = False
+        if not ok:
+            continue
+        problems = _rules(entity, values)
+        for hsds_field, message in problems:
+            issues.append(Issue(row.file, row.row, row.where(hsds_field), message))
+        if problems or values.get("id") is None:
+            continue
+        result.append(Converted(row.entity, values["id"], values, row))
+    return result
+
+
+def _rules(entity: Entity, values: dict[str, Any]) -> list[tuple[str, str]]:
+    """Our own rules, beyond the schema's."""
+    problems = []
+    if "id" not in values:
+        problems.append(("id", "Every object needs its id."))
+    if entity.name == "service":
+        low, high = values.get("minimum_age"), values.get("maximum_age")
+        if low is not None and high is not None and low > high:
+            problems.append(("minimum_age", "The minimum age cannot be above the maximum age."))
+    if entity.name == "attribute":
+        if values.get("link_id") is None:
+            problems.append(("link_id", "An attribute must say what it is attached to."))
+        if not values.get("link_entity"):
+            problems.append(("link_entity", "An attribute must say what kind of object it is on."))
+    for hsds_field in _required_refs(entity.name):
+        if values.get(entity.attname(hsds_field)) is None:
+            target = entity.refs[hsds_field].replace("_", " ")
+            article = "an" if target[0] in "aeiou" else "a"
+            kind = entity.name.replace("_", " ")
+            problems.append((hsds_field, f"Every {kind} must belong to {article} {target}."))
+    return problems
+
+
+# --------------------------------------------------------------------------- references
+
+
+def _existing(entity_name: str, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these ids the directory already holds (plain SQL: the ORM's per-value work
+    would dominate an import)."""
+    table = connection.ops.quote_name(ENTITIES[entity_name].model._meta.db_table)
+    sqlite = connection.vendor == "sqlite"
+    wanted = [(i.hex if sqlite else i) for i in ids]
+    found: set[uuid.UUID] = set()
+    chunk_size = 500
+    with connection.cursor() as cursor:
+        for start in range(0, len(wanted), chunk_size):
+            chunk = wanted[start : start + chunk_size]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)  # noqa: S608
+            for (value,) in cursor.fetchall():
+                found.add(uuid.UUID(value) if isinstance(value, str) else value)
+    return found
+
+
+def resolve(
+    items: list[Converted], lenient: bool, issues: list[Issue], removed: list[Issue]
+) -> list[Converted]:
+    """Check every declared reference; in lenient mode remove the dangling ones (and rows that
+    cannot stand without them, repeatedly), reporting each."""
+    merged: dict[tuple[str, uuid.UUID], Converted] = {}
+    for item in items:
+        merged[(item.entity, item.id)] = item  # a later copy of the same object wins
+    wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for item in merged.values():
+        entity = ENTITIES[item.entity]
+        for hsds_field, target in entity.refs.items():
+            value = item.values.get(entity.attname(hsds_field))
+            if value is not None and (target, value) not in merged:
+                wanted[target].add(value)
+    in_db = {target: _existing(target, ids) for target, ids in wanted.items()}
+
+    ours = {("taxonomy", taxonomy.TAXONOMY_ID)} | {("taxonomy_term", t.id) for t in taxonomy.TERMS}
+
+    def known(target: str, value: uuid.UUID) -> bool:
+        # Our own taxonomy is always there (written with every import).
+        return (
+            (target, value) in merged
+            or value in in_db.get(target, set())
+            or (target, value) in ours
+        )
+
+    changed = True
+    while changed:
+        changed = False
+        for key, item in list(merged.items()):
+            entity = ENTITIES[item.entity]
+            required = _required_refs(item.entity)
+            for hsds_field, target in entity.refs.items():
+                attname = entity.attname(hsds_field)
+                value = item.values.get(attname)
+                if value is None or known(target, value):
+                    continue
+                row = item.origin
+                message = (
+                    f"Refers to {target} {value}, which is neither in this import nor in the "
+                    "directory."
+                )
+                if not lenient:
+                    issues.append(Issue(row.file, row.row, row.where(hsds_field), message))
+                    item.values[attname] = None  # report each reference once
+                    continue
+                if hsds_field in required:
+                    removed.append(
+                        Issue(
+                            row.file,
+                            row.row,
+                            row.where(hsds_field),
+                            f"{message} The {item.entity} {item.id} was left out.",
+                        )
+                    )
+                    del merged[key]
+                    changed = True
+                    break
+                removed.append(
+                    Issue(row.file, row.row, row.where(hsds_field), f"{message} Emptied.")
+                )
+                item.values[attname] = None
+    return list(merged.values())
+
+
+# --------------------------------------------------------------------------- our attributes
+
+
+def _parse_capacity(item: Converted, issues: list[Issue]) -> Capacity | None:
+    row = item.origin
+    where = row.where("value")
+    if item.values.get("link_entity") != "service":
+        issues.append(
+            Issue(row.file, row.row, row.where("link_entity"), "Capacity is on a service.")
+        )
+        return None
+    try:
+        value = json.loads(item.values.get("value") or "")
+        available = value["available"]
+        maximum = value.get("maximum")
+        unit = value["unit"]
+        updated = datetime.datetime.fromisoformat(value["updated"])
+        description = value.get("description", "")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        issues.append(
+            Issue(
+                row.file,
+                row.row,
+                where,
+                'Capacity must be JSON: {"available": n, "maximum": n or null, "unit": "...", '
+                '"updated": "date-time"}.',
+            )
+        )
+        return None
+    whole = (int,)
+    if (
+        isinstance(available, bool)
+        or not isinstance(available, whole)
+        or available < 0
+        or (maximum is not None and (not isinstance(maximum, whole) or isinstance(maximum, bool)))
+        or (maximum is not None and not 0 <= available <= maximum <= 2**31 - 1)
+        or not isinstance(unit, str)
+        or not 0 < len(unit) <= 64
+        or not isinstance(description, str)
+        or _text_problem(unit + description)
+    ):
+        issues.append(
+            Issue(
+                row.file,
+                row.row,
+                where,
+                "Capacity needs whole numbers (available at most the maximum) and a unit of at "
+                "most 64 characters.",
+            )
+        )
+        return None
+    if timezone.is_naive(updated):
+        updated = updated.replace(tzinfo=datetime.UTC)
+    return Capacity(
+        id=item.id,
+        service_id=item.values["link_id"],
+        available=available,
+        maximum=maximum,
+        unit=unit,
+        description=description,
+        updated=updated,
+    )
+
+
+def take_our_attributes(
+    items: list[Converted], issues: list[Issue]
+) -> tuple[list[Converted], list[Capacity], dict[uuid.UUID, str]]:
+    """Our capacity and confidential-location attributes become our own columns."""
+    kept: list[Converted] = []
+    capacities: list[Capacity] = []
+    confidential: dict[uuid.UUID, str] = {}
+    for item in items:
+        term = item.values.get("taxonomy_term_id") if item.entity == "attribute" else None
+        if term == _CAPACITY_TERM:
+            capacity = _parse_capacity(item, issues)
+            if capacity is not None:
+                capacities.append(capacity)
+        elif term == _CONFIDENTIAL_TERM:
+            confidential[item.values["link_id"]] = item.values.get("value") or ""
+        else:
+            kept.append(item)
+    return kept, capacities, confidential
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _search_texts(by_entity: dict[str, dict[uuid.UUID, Converted]]) -> dict[uuid.UUID, str]:
+    """The search text of every service in the import, from the import and the directory."""
+    services = by_entity.get("service", {})
+    if not services:
+        return {}
+    org_names = {i: c.values.get("name", "") for i, c in by_entity.get("organization", {}).items()}
+    missing_orgs = {c.values["organization_id"] for c in services.values()} - org_names.keys()
+    org_names.update(
+        ENTITIES["organization"]
+        .model._default_manager.filter(pk__in=missing_orgs)
+        .values_list("pk", "name")
+    )
+    term_names = {
+        i: c.values.get("name", "") for i, c in by_entity.get("taxonomy_term", {}).items()
+    }
+    terms_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for attribute in by_entity.get("attribute", {}).values():
+        if attribute.values.get("link_entity") == "service":
+            terms_of[attribute.values["link_id"]].append(attribute.values["taxonomy_term_id"])
+    existing = _existing("service", services)
+    if existing:
+        from .models import Attribute
+
+        in_file = set(by_entity.get("attribute", {}))
+        for start in range(0, len(existing), BATCH):
+            chunk = list(existing)[start : start + BATCH]
+            for attribute_id, link_id, term_id in Attribute.objects.filter(
+                link_entity="service", link_id__in=chunk
+            ).values_list("pk", "link_id", "taxonomy_term_id"):
+                if attribute_id not in in_file:
+                    terms_of[link_id].append(term_id)
+    missing_terms = {t for ts in terms_of.values() for t in ts} - term_names.keys()
+    term_names.update(TaxonomyTerm.objects.filter(pk__in=missing_terms).values_list("pk", "name"))
+    texts = {}
+    for service_id, item in services.items():
+        v = item.values
+        texts[service_id] = search.document(
+            [
+                v.get("name", ""),
+                v.get("alternate_name", ""),
+                v.get("description", ""),
+                org_names.get(v["organization_id"], ""),
+                *(term_names.get(t, "") for t in terms_of.get(service_id, [])),
+            ]
+        )
+    return texts
+
+
+def _to_db(model_field: models.Field) -> Callable[[Any], Any]:
+    """How a Python value of this column is passed to the database driver."""
+    ops = connection.ops
+    target = getattr(model_field, "target_field", model_field)
+    if isinstance(target, models.UUIDField):
+        if connection.vendor == "postgresql":
+            return lambda v: v
+        return lambda v: None if v is None else v.hex
+    if isinstance(target, models.DateTimeField):
+        return ops.adapt_datetimefield_value
+    if isinstance(target, models.DateField):
+        return ops.adapt_datefield_value
+    if isinstance(target, models.TimeField):
+        return ops.adapt_timefield_value
+    return lambda v: v
+
+
+def _upsert(entity: Entity, items: list[Converted], progress: Progress | None) -> tuple[int, int]:
+    """Insert or update rows by id with one prepared statement (``INSERT ... ON CONFLICT (id)
+    DO UPDATE``, SQLite and PostgreSQL alike): the ORM's per-object work would not keep up
+    with hundreds of thousands of rows. Only HSDS columns (and the search text) are updated:
+    our own (the agency link, the confidential flag) are never overwritten by an import."""
+    model = entity.model
+    existing = _existing(entity.name, (i.id for i in items))
+    quote = connection.ops.quote_name
+    now = timezone.now()
+    hsds_columns = {entity.attname(f) for f in entity.fields} | {"search_text", "updated_at"}
+    fields = list(model._meta.concrete_fields)
+    plan: list[tuple[str, Callable[[Any], Any] | None, Any]] = []
+    for model_field in fields:
+        attname = model_field.attname
+        if attname in ("created_at", "updated_at"):
+            plan.append((attname, None, now))
+        else:
+            default = None if model_field.null else model_field.get_default()
+            plan.append((attname, _to_db(model_field), default))
+    stamp: dict[str, Any] = {"created_at": now, "updated_at": now}
+    stamp = {k: _to_db(cast(models.Field, model._meta.get_field(k)))(v) for k, v in stamp.items()}
+    columns = ", ".join(quote(f.column) for f in fields)
+    updates = ", ".join(
+        f"{quote(f.column)} = excluded.{quote(f.column)}"
+        for f in fields
+        if f.attname in hsds_columns and not f.primary_key
+    )
+    # Names come from the model's own metadata, values go as parameters.
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote('id')}) DO UPDATE SET {updates}"
+    )
+    done = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(items), BATCH):
+            chunk = items[start : start + BATCH]
+            rows = []
+            for item in chunk:
+                values = item.values
+                row = []
+                for attname, to_db, default in plan:
+                    if to_db is None:
+                        row.append(stamp[attname])
+                        continue
+                    value = values.get(attname, default)
+                    row.append(None if value is None else to_db(value))
+                rows.append(row)
+            cursor.executemany(sql, rows)
+            done += len(chunk)
+            if progress:
+                progress(entity.name, done, len(items))
+    updated = len(existing)
+    return len(items) - updated, updated
+
+
+def write(
+    items: list[Converted],
+    capacities: list[Capacity],
+    confidential: dict[uuid.UUID, str],
+    report: ImportReport,
+    progress: Progress | None,
+) -> None:
+    by_entity: dict[str, dict[uuid.UUID, Converted]] = defaultdict(dict)
+    for item in items:
+        by_entity[item.entity][item.id] = item
+    texts = _search_texts(by_entity)
+    renamed = _renamed_organizations(by_entity.get("organization", {}))
+    for service_id, text in texts.items():
+        by_entity["service"][service_id].values["search_text"] = text
+    for name in WRITE_ORDER:
+        rows = list(by_entity.get(name, {}).values())
+        if not rows:
+            continue
+        created, updated = _upsert(ENTITIES[name], rows, progress)
+        report.created[name], report.updated[name] = created, updated
+    if confidential:
+        for location_id, note in confidential.items():
+            Location.objects.filter(pk=location_id).update(
+                is_confidential=True, arrangement_note=note
+            )
+    if capacities:
+        services = [c.service_id for c in capacities]
+        before = set(Capacity.objects.filter(service_id__in=services).values_list("pk", flat=True))
+        # One capacity per service: a new id for a service replaces the old row.
+        Capacity.objects.filter(service_id__in=services).exclude(
+            pk__in=[c.pk for c in capacities]
+        ).delete()
+        Capacity.objects.bulk_create(
+            capacities,
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["service_id", "available", "maximum", "unit", "description", "updated"],
+        )
+        report.updated["capacity"] = len(before & {c.pk for c in capacities})
+        report.created["capacity"] = len(capacities) - report.updated["capacity"]
+    search.sync_index(texts, progress=progress)
+    # Services whose search text depends on something this import changed but that it did not
+    # itself contain: their organisation was renamed, or attributes were added to them.
+    touched = {
+        a.values["link_id"]
+        for a in by_entity.get("attribute", {}).values()
+        if a.values.get("link_entity") == "service" and a.values["link_id"] not in texts
+    }
+    if renamed:
+        touched |= set(
+            Service.objects.filter(organization_id__in=renamed).values_list("pk", flat=True)
+        )
+    search.reindex(touched - texts.keys())
+
+
+def _renamed_organizations(organizations: dict[uuid.UUID, Converted]) -> list[uuid.UUID]:
+    """Organisations of the import already in the directory under another name (their
+    services' search text must follow)."""
+    from .models import Organization
+
+    ids = list(organizations)
+    renamed = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for pk, name in Organization.objects.filter(pk__in=chunk).values_list("pk", "name"):
+            if organizations[pk].values.get("name", "") != name:
+                renamed.append(pk)
+    return renamed
+
+
+def run(
+    *,
+    json_sources: Iterable[tuple[Source, str | None]] = (),
+    package: dict[str, Source] | None = None,
+    lenient: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+    before_commit: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    """Import JSON files (each with its kind, or None to guess from its name) and/or one
+    datapackage. Writes only when nothing is wrong (and not ``dry_run``)."""
+    report = ImportReport()
+    issues: list[Issue] = []
+    rows: list[Row] = []
+    try:
+        for source, kind in json_sources:
+            rows += read_json(source, kind, issues)
+        if package is not None:
+            package_rows, report.not_kept = read_datapackage(package, issues)
+            rows += package_rows
+    except schemas.SchemasMissing as exc:
+        report.errors.append(Issue("", None, "", str(exc)))
+        return report
+    if progress:
+        progress("read", len(rows), len(rows))
+    items = convert(rows, issues)
+    items, capacities, confidential = take_our_attributes(items, issues)
+    items = resolve(items, lenient, issues, report.removed_references)
+    known_services = {i.id for i in items if i.entity == "service"}
+    missing = {c.service_id for c in capacities} - known_services
+    if missing:
+        found = _existing("service", missing)
+        kept_capacities = []
+        for capacity in capacities:
+            if capacity.service_id in known_services | found:
+                kept_capacities.append(capacity)
+                continue
+            problem = Issue(
+                "",
+                None,
+                "attributes",
+                f"Capacity {capacity.pk} is for service {capacity.service_id}, which is "
+                "neither in this import nor in the directory.",
+            )
+            (report.removed_references if lenient else issues).append(problem)
+        capacities = kept_capacities
+    report.errors = issues
+    if issues or dry_run:
+        return report
+    try:
+        with transaction.atomic():
+            taxonomy.ensure_taxonomy()
+            write(items, capacities, confidential, report, progress)
+            if before_commit:
+                before_commit(report)
+    except DatabaseError as exc:
+        report.created, report.updated = {}, {}
+        report.errors.append(
+            Issue("", None, "", f"The database refused the import, so nothing was saved: {exc}")
+        )
+        return report
+    report.written = True
+    return report

@@ -1,0 +1,263 @@
+"""Importing HSDS 3.0: the official examples, all-or-nothing, re-import by id, our attributes."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from safeharbor.audit.models import AuditEvent
+from safeharbor.directory import importer, taxonomy
+from safeharbor.directory.models import (
+    Address,
+    Attribute,
+    Capacity,
+    Contact,
+    Location,
+    Organization,
+    Service,
+    TaxonomyTerm,
+)
+from safeharbor.directory.services import directory_import
+
+from .factories import EXAMPLES, example_json, example_package, load, service_object
+
+pytestmark = pytest.mark.django_db
+
+DANGLING = [
+    ("taxonomy_terms.csv", 2, "taxonomy_id", "07ff6aee-a219-438c-b694-d2fcb6c5373b"),
+    ("locations.csv", 2, "organization_id", "985e4a42-bd9f-4edc-911d-0243a4640aca"),
+    ("contacts.csv", 2, "organization_id", "ae67a707-5893-4225-b0b1-320ab9cb596b"),
+    ("contacts.csv", 2, "service_at_location_id", "93eaf18d-1cd2-4ec7-bffb-3c9172ee5070"),
+]
+
+
+def _places(issues):
+    return sorted((i.file, i.row, i.field) for i in issues)
+
+
+def test_official_csv_example_is_refused_naming_each_dangling_reference():
+    report = directory_import(actor=None, package=example_package())
+    assert _places(report.errors) == sorted((f, r, c) for f, r, c, _ in DANGLING)
+    for file, row, column, target in DANGLING:
+        assert any(
+            e.file == file and e.row == row and e.field == column and target in e.message
+            for e in report.errors
+        )
+    assert not report.written
+    assert not Service.objects.exists()
+    assert not Organization.objects.exists()
+    assert not AuditEvent.objects.filter(object_type="directory.import").exists()
+
+
+def test_lenient_import_of_the_official_csv_example_empties_and_reports_each():
+    report = directory_import(actor=None, package=example_package(), lenient=True)
+    assert report.ok
+    assert report.written
+    assert _places(report.removed_references) == sorted((f, r, c) for f, r, c, _ in DANGLING)
+    assert all("Emptied" in i.message for i in report.removed_references)
+    assert report.created["service"] == 1
+    assert report.not_kept == {"metadata": 1, "meta_table_description": 1}
+    location = Location.objects.get(pk="3a19ff88-4620-4d17-9830-ac1d859eb5d5")
+    assert location.organization_id is None
+    contact = Contact.objects.get()
+    assert contact.organization_id is None
+    assert contact.service_at_location_id is None
+    assert TaxonomyTerm.objects.get(pk="3f7b145d-84af-42d7-8fae-eaca714b02b2").vocabulary is None
+    event = AuditEvent.objects.get(object_type="directory.import")
+    assert event.actor_label == ""
+    assert "service: 1 new" in event.reason
+
+
+def test_lenient_leaves_out_rows_that_cannot_stand_without_their_reference():
+    package = example_package()
+    services = package["services.csv"].content.decode()
+    package["services.csv"] = importer.Source(
+        "services.csv",
+        services.replace("d9d5e0f5-d3ce-4f73-9a2f-4dd0ecc6c610", str(uuid.uuid4()), 1).encode(),
+    )
+    report = directory_import(actor=None, package=package, lenient=True)
+    assert report.ok
+    left_out = [i for i in report.removed_references if "was left out" in i.message]
+    # the service, and in turn what needed it (its service-at-location, cost option...)
+    assert any(i.file == "services.csv" and i.field == "organization_id" for i in left_out)
+    assert any(i.file == "service_at_location.csv" for i in left_out)
+    assert not Service.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "service_full.json",
+        "service_list.json",
+        "organization_full.json",
+        "organization_list.json",
+        "service_at_location_full.json",
+        "service_at_location_list.json",
+        "taxonomy.json",
+        "taxonomy_list.json",
+        "taxonomy_term.json",
+        "taxonomy_term_list.json",
+    ],
+)
+def test_every_official_json_example_imports(name):
+    report = directory_import(actor=None, json_sources=[(example_json(name), None)])
+    assert report.ok, [str(e) for e in report.errors]
+    assert report.written
+
+
+def test_full_service_example_keeps_its_graph():
+    directory_import(actor=None, json_sources=[(example_json("service_full.json"), None)])
+    service = Service.objects.get(pk="ac148810-d857-441c-9679-408f346de14b")
+    assert service.organization.name == "Example Organization Inc."
+    assert service.program.organization_id == service.organization_id  # nested: inherited
+    assert service.minimum_age == 12
+    assert service.last_modified.year == 2023
+    sal = service.service_at_locations.get()
+    assert sal.location.addresses.get().city == "MyCity"
+    attribute = Attribute.objects.get(pk="ae58cc39-8b70-4ab1-8aea-786882e5ac8e")
+    assert attribute.link_id == service.pk
+    assert attribute.link_entity == "service"
+
+
+def test_reimport_updates_by_id():
+    original = service_object(name="Night Shelter")
+    load(original)
+    changed = json.loads(json.dumps(original))
+    changed["name"] = "Night Shelter for Youth"
+    changed["languages"][0]["code"] = "es"
+    report = load(changed)
+    assert report.updated["service"] == 1
+    assert report.created.get("service", 0) == 0
+    assert report.updated["language"] == 1
+    service = Service.objects.get()
+    assert service.name == "Night Shelter for Youth"
+    assert service.languages.get().code == "es"
+    assert "youth" in service.search_text
+
+
+def test_one_bad_object_imports_nothing_and_every_error_names_its_place():
+    good = service_object(name="Good")
+    bad = service_object(name="Bad")
+    bad["status"] = "open"
+    bad["service_at_locations"][0]["location"]["latitude"] = "north"
+    bad["minimum_age"], bad["maximum_age"] = 18, 12
+    source = importer.Source("mixed.json", json.dumps([good, bad]).encode())
+    report = directory_import(actor=None, json_sources=[(source, "service")])
+    assert not report.written
+    assert not Service.objects.exists()
+    places = {(e.file, e.row, e.field) for e in report.errors}
+    assert ("mixed.json", 2, "status") in places
+    assert ("mixed.json", 2, "service_at_locations[0].location.latitude") in places
+
+
+def test_our_rules_beyond_the_schema():
+    bad = service_object()
+    bad["minimum_age"], bad["maximum_age"] = 18, 12
+    bad["phones"][0]["number"] = "555\x00"
+    bad["service_at_locations"][0]["location"]["addresses"][0]["country"] = "United States"
+    source = importer.Source("rules.json", json.dumps(bad).encode())
+    report = directory_import(actor=None, json_sources=[(source, "service")])
+    fields = {e.field: e.message for e in report.errors}
+    assert "minimum age cannot be above" in fields["minimum_age"]
+    assert "NUL" in fields["phones[0].number"]
+    assert "At most 8" in fields["service_at_locations[0].location.addresses[0].country"]
+    assert not Service.objects.exists()
+
+
+def test_malformed_files_become_errors():
+    cases = {
+        "broken.json": b'{"id": ',
+        "latin1.json": "caf\xe9".encode("latin-1"),
+        "number.json": b"42",
+    }
+    for name, content in cases.items():
+        report = directory_import(actor=None, json_sources=[(importer.Source(name, content), None)])
+        assert report.errors
+        assert report.errors[0].file == name
+    package = example_package()
+    package["services.csv"] = importer.Source("services.csv", b"id,name\n\x00,\n")
+    report = directory_import(actor=None, package=package)
+    assert any(e.file == "services.csv" for e in report.errors)
+
+
+def test_csv_number_and_required_errors_name_row_and_column():
+    package = example_package()
+    text = package["services.csv"].content.decode()
+    header, row = text.strip().splitlines()
+    cells = row.split(",")
+    broken = row.replace(",12,100,", ",twelve,100,")
+    package["services.csv"] = importer.Source("services.csv", f"{header}\n{broken}\n".encode())
+    report = directory_import(actor=None, package=package, lenient=True)
+    assert ("services.csv", 2, "minimum_age") in {(e.file, e.row, e.field) for e in report.errors}
+    assert cells  # the example row was split as expected
+    package["organizations.csv"] = importer.Source(
+        "organizations.csv", b"id,name,description\nd9d5e0f5-d3ce-4f73-9a2f-4dd0ecc6c610,,x\n"
+    )
+    report = directory_import(actor=None, package=package, lenient=True)
+    assert any(e.file == "organizations.csv" and e.row == 2 for e in report.errors)
+
+
+def test_capacity_and_confidential_attributes_become_our_columns():
+    service = service_object(confidential=True, capacity=(2, 8))
+    load(service)
+    capacity = Capacity.objects.get()
+    assert (capacity.available, capacity.maximum, capacity.unit) == (2, 8, "beds")
+    assert capacity.updated == datetime.datetime(2026, 1, 10, 10, tzinfo=datetime.UTC)
+    location = Location.objects.get()
+    assert location.is_confidential
+    assert location.arrangement_note == "Call to arrange."
+    ours = {taxonomy.term_id(taxonomy.CAPACITY), taxonomy.term_id(taxonomy.CONFIDENTIAL_LOCATION)}
+    assert not Attribute.objects.filter(taxonomy_term_id__in=ours).exists()
+
+
+def test_a_later_import_never_clears_the_confidential_flag():
+    service = service_object(confidential=True)
+    load(service)
+    again = json.loads(json.dumps(service))
+    del again["service_at_locations"][0]["location"]["attributes"]
+    load(again)
+    assert Location.objects.get().is_confidential
+    assert Address.objects.get().address_1 == "100 Market Street"  # kept, never shown
+
+
+def test_bad_capacity_value_is_an_error_at_its_place():
+    service = service_object()
+    service["attributes"].append(
+        {
+            "id": str(uuid.uuid4()),
+            "link_id": service["id"],
+            "link_entity": "service",
+            "taxonomy_term_id": str(taxonomy.term_id(taxonomy.CAPACITY)),
+            "value": "lots",
+        }
+    )
+    source = importer.Source("cap.json", json.dumps(service).encode())
+    report = directory_import(actor=None, json_sources=[(source, "service")])
+    assert [(e.row, e.field) for e in report.errors] == [(1, "attributes[0].value")]
+
+
+def test_dry_run_writes_nothing():
+    source = importer.Source("s.json", json.dumps(service_object()).encode())
+    report = directory_import(actor=None, json_sources=[(source, None)], dry_run=True)
+    assert report.ok
+    assert not report.written
+    assert not Service.objects.exists()
+
+
+def test_command_imports_with_progress_and_refuses_with_every_error(tmp_path, capsys):
+    call_command("import_hsds", str(EXAMPLES / "json" / "service_full.json"), "--no-progress")
+    assert Service.objects.count() == 1
+    with pytest.raises(CommandError, match="4 error"):
+        call_command("import_hsds", str(EXAMPLES / "csv"), "--no-progress")
+    errors = capsys.readouterr().err
+    assert errors.count("error: ") == 4
+    assert "locations.csv, row 2, organization_id" in errors
+    call_command("import_hsds", str(EXAMPLES / "csv"), "--lenient")
+    out = capsys.readouterr().out
+    assert out.count("removed: ") == 4
+    assert "not kept: 1 metadata" in out

@@ -1,0 +1,699 @@
+"""Every read of study data: starts from ``policy.visible_studies`` and checks the action; the
+same 404 for a study (or anything in it) that does not exist and one the actor may not see."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest
+from django.utils.safestring import SafeString, mark_safe
+
+from safeharbor.audit.choices import AuditAction
+from safeharbor.audit.services import record
+
+from . import analysis
+from .choices import DocumentKind, ProfessionalRole, TeamRole
+from .models import (
+    Code,
+    CodingAction,
+    Memo,
+    Participant,
+    ParticipantAttribute,
+    Segment,
+    SegmentCode,
+    Study,
+    StudyDocument,
+    StudyMember,
+    Transcript,
+)
+from .policy import StudyAccess, StudyAction, study_access, visible_studies
+
+if TYPE_CHECKING:
+    from safeharbor.accounts.models import User
+
+CATEGORY = "research"
+
+
+def _audit_view(
+    actor: User,
+    study: Study,
+    what: str,
+    request: HttpRequest | None,
+    action: str = AuditAction.VIEW,
+) -> None:
+    record(
+        actor=actor,
+        action=action,
+        object_type=f"research.{what}",
+        object_id=study.pk,
+        category=CATEGORY,
+        reason=f"study {study.pk}",
+        request=request,
+    )
+
+
+def study_list(*, actor: User, request: HttpRequest | None = None) -> list[Study]:
+    studies: list[Study] = list(
+        visible_studies(actor).annotate(
+            n_participants=Count("participants", distinct=True),
+            n_transcripts=Count("transcripts", distinct=True),
+        )
+    )
+    record(
+        actor=actor,
+        action=AuditAction.LIST,
+        object_type="research.study",
+        object_id=f"{len(studies)} studies",
+        category=CATEGORY,
+        request=request,
+    )
+    return studies
+
+
+def study_get(
+    *, actor: User, study_id: int, action: str = StudyAction.VIEW
+) -> tuple[Study, StudyAccess]:
+    """The study and the actor's access; 404 when missing, not on the team, or not allowed."""
+    try:
+        study = visible_studies(actor).get(pk=study_id)
+    except Study.DoesNotExist as exc:
+        raise Http404 from exc
+    access = study_access(actor, study)
+    if not access.allows(action):
+        raise Http404
+    return study, access
+
+
+def _in_study(queryset: QuerySet[Any], study: Study, pk: Any) -> Any:
+    try:
+        return queryset.get(study=study, pk=pk)
+    except queryset.model.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def participant_get(
+    *, actor: User, study_id: int, participant_id: int, action: str = StudyAction.VIEW
+) -> tuple[Study, Participant]:
+    study, _access = study_get(actor=actor, study_id=study_id, action=action)
+    participant = _in_study(
+        Participant.objects.select_related("consent__interview__debrief"), study, participant_id
+    )
+    return study, participant
+
+
+def participant_page(
+    *, actor: User, study_id: int, participant_id: int, request: HttpRequest | None = None
+) -> tuple[Study, StudyAccess, Participant]:
+    """A participant's page: their records, audited as a view."""
+    study, access = study_get(actor=actor, study_id=study_id)
+    participant = _in_study(
+        Participant.objects.select_related(
+            "consent__form", "consent__interview__interviewer", "consent__interview__debrief"
+        ),
+        study,
+        participant_id,
+    )
+    _audit_view(actor, study, "participant", request)
+    return study, access, participant
+
+
+def code_get(
+    *, actor: User, study_id: int, code_id: int, action: str = StudyAction.VIEW
+) -> tuple[Study, Code]:
+    study, _access = study_get(actor=actor, study_id=study_id, action=action)
+    return study, _in_study(Code.objects.all(), study, code_id)
+
+
+def member_get(*, actor: User, study_id: int, member_id: int) -> tuple[Study, StudyMember]:
+    study, _access = study_get(actor=actor, study_id=study_id, action=StudyAction.MANAGE)
+    return study, _in_study(StudyMember.objects.select_related("user"), study, member_id)
+
+
+def transcript_get(
+    *, actor: User, study_id: int, transcript_id: int, action: str = StudyAction.VIEW
+) -> tuple[Study, Transcript]:
+    """The transcript without its text (nothing decrypted)."""
+    study, _access = study_get(actor=actor, study_id=study_id, action=action)
+    return study, _in_study(Transcript.objects.defer("text"), study, transcript_id)
+
+
+def transcript_for_coding(*, actor: User, transcript_id: int) -> Transcript:
+    """For the coding endpoint: one query, the text never loaded (so never decrypted)."""
+    try:
+        return (
+            Transcript.objects.only("id", "study_id", "participant_id", "char_count")
+            .filter(
+                study__members__user=actor,
+                study__members__role__in=[TeamRole.LEAD, TeamRole.CODER],
+            )
+            .get(pk=transcript_id)
+        )
+    except Transcript.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def transcript_segments(
+    *, actor: User, transcript_id: int, request: HttpRequest | None = None
+) -> list[tuple[Segment, list[int]]]:
+    """A transcript's segments with their code ids (no text decrypted); blind coding shows a
+    coder only their own."""
+    try:
+        transcript = (
+            Transcript.objects.only("id", "study_id")
+            .filter(study__in=visible_studies(actor))
+            .select_related("study")
+            .get(pk=transcript_id)
+        )
+    except Transcript.DoesNotExist as exc:
+        raise Http404 from exc
+    segments = Segment.objects.filter(transcript=transcript).prefetch_related(
+        Prefetch("codings", queryset=SegmentCode.objects.only("id", "segment_id", "code_id"))
+    )
+    if transcript.study.blind_coding:
+        segments = segments.filter(coder=actor)
+    rows = [(s, [c.code_id for c in s.codings.all()]) for s in segments]
+    _audit_view(actor, transcript.study, "transcript_segments", request)
+    return rows
+
+
+def segment_for_coding(*, actor: User, segment_id: int) -> Segment:
+    try:
+        return Segment.objects.filter(
+            study__members__user=actor,
+            study__members__role__in=[TeamRole.LEAD, TeamRole.CODER],
+        ).get(pk=segment_id)
+    except Segment.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def codes_for_coding(*, study_id: int, code_ids: list[int]) -> list[Code]:
+    """The codes by id within one study; unknown ids are simply absent (the service refuses)."""
+    return list(Code.objects.filter(study_id=study_id, pk__in=code_ids).only("id", "study_id"))
+
+
+# --------------------------------------------------------------------------- study page
+
+
+@dataclass(frozen=True)
+class StudyOverview:
+    study: Study
+    access: StudyAccess
+    members: list[StudyMember]
+    consent_forms: list[StudyDocument]
+    debrief_statements: list[StudyDocument]
+    attributes: list[ParticipantAttribute]
+    participants: list[Participant]
+    transcripts: list[Transcript]
+    status_counts: dict[str, int]
+
+
+def study_overview(
+    *, actor: User, study_id: int, request: HttpRequest | None = None
+) -> StudyOverview:
+    study, access = study_get(actor=actor, study_id=study_id)
+    documents = list(study.documents.all())
+    participants = list(
+        study.participants.select_related("consent__interview__debrief").prefetch_related(
+            "attribute_values__attribute"
+        )
+    )
+    counts: dict[str, int] = defaultdict(int)
+    for participant in participants:
+        counts[participant.status] += 1
+    overview = StudyOverview(
+        study=study,
+        access=access,
+        members=list(study.members.select_related("user").order_by("role", "user__last_name")),
+        consent_forms=[d for d in documents if d.kind == DocumentKind.CONSENT_FORM],
+        debrief_statements=[d for d in documents if d.kind == DocumentKind.DEBRIEF_STATEMENT],
+        attributes=list(study.attributes.all()),
+        participants=participants,
+        transcripts=list(
+            study.transcripts.defer("text").select_related("participant").order_by("name")
+        ),
+        status_counts=dict(counts),
+    )
+    _audit_view(actor, study, "study", request)
+    return overview
+
+
+# --------------------------------------------------------------------------- codebook
+
+
+@dataclass(frozen=True)
+class CodebookEntry:
+    code: Code
+    depth: int
+    segments: int
+
+
+def codebook(*, study: Study) -> list[CodebookEntry]:
+    """The study's codes in tree order with direct segment counts (withdrawn left out)."""
+    codes = list(
+        study.codes.annotate(
+            n=Count(
+                "codings",
+                filter=Q(codings__segment__transcript__participant__withdrawn_at__isnull=True),
+            )
+        )
+    )
+    rows = [analysis.CodeRow(c.pk, c.parent_id, c.name, c.level, c.color) for c in codes]
+    by_id = {c.pk: c for c in codes}
+    return [
+        CodebookEntry(by_id[row.id], depth, getattr(by_id[row.id], "n", 0))
+        for row, depth in analysis.tree_order(rows)
+    ]
+
+
+def codebook_plain(*, study: Study) -> list[CodebookEntry]:
+    """The codes in tree order without counts (for the coding panel: one light query)."""
+    codes = list(
+        study.codes.only("id", "study_id", "parent_id", "name", "color", "level", "position")
+    )
+    rows = [analysis.CodeRow(c.pk, c.parent_id, c.name, c.level, c.color) for c in codes]
+    by_id = {c.pk: c for c in codes}
+    return [CodebookEntry(by_id[row.id], depth, 0) for row, depth in analysis.tree_order(rows)]
+
+
+def codebook_for(
+    *, actor: User, study_id: int, request: HttpRequest | None = None
+) -> tuple[Study, StudyAccess, list[CodebookEntry]]:
+    study, access = study_get(actor=actor, study_id=study_id)
+    entries = codebook(study=study)
+    _audit_view(actor, study, "codebook", request)
+    return study, access, entries
+
+
+def code_css(*, actor: User, study_id: int) -> str:
+    """A stylesheet with each code's colours (CSP allows no inline styles)."""
+    from .colours import text_colour_for
+
+    study, _access = study_get(actor=actor, study_id=study_id)
+    lines = []
+    for pk, colour in study.codes.values_list("id", "color"):
+        text = text_colour_for(colour)
+        lines.append(
+            f".c-{pk}{{background-color:{colour};color:{text};border-color:{colour}}}"
+            f".u-{pk}{{border-bottom:4px solid {colour}}}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- transcripts
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    """One coded segment as the transcript page shows it (plain values, no model instances)."""
+
+    pk: int
+    start: int
+    end: int
+    is_exemplar: bool
+    coder: str
+    codes: list[Code]
+    quote: str
+
+
+@dataclass(frozen=True)
+class TranscriptPage:
+    study: Study
+    access: StudyAccess
+    transcript: Transcript
+    html: SafeString
+    paragraphs: list[tuple[int, int, str]]  # start, end, first words (the keyboard form)
+    segments: list[SegmentView]
+    codes: list[CodebookEntry]
+    memos: list[Memo]
+    can_undo: bool
+    withdrawn: bool
+
+
+def _covering(segments: list[tuple[int, int, list[int]]], start: int, end: int) -> list[int]:
+    found: list[int] = []
+    for s_start, s_end, code_ids in segments:
+        if s_start <= start and s_end >= end:
+            found.extend(c for c in code_ids if c not in found)
+    return found
+
+
+def render_transcript(
+    text: str, segments: list[tuple[int, int, list[int]]]
+) -> tuple[SafeString, list[tuple[int, int, str]]]:
+    """The transcript as <p data-start> paragraphs, each split into <span>s at segment
+    boundaries; a stretch covered by codes gets its first code's colour class, and the class
+    ``overlap`` with every further code underlined when several codes overlap."""
+    html: list[str] = []
+    paragraphs: list[tuple[int, int, str]] = []
+    offset = 0
+    for line in text.split("\n"):
+        start, end = offset, offset + len(line)
+        offset = end + 1
+        paragraphs.append((start, end, line[:80]))
+        inside = [s for s in segments if s[0] < end and s[1] > start]
+        cuts = sorted({start, end, *(max(start, min(end, p)) for s in inside for p in s[:2])})
+        pieces: list[str] = []
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            if a == b:
+                continue
+            piece = escape(line[a - start : b - start])
+            codes = _covering(inside, a, b)
+            if not codes:
+                pieces.append(f'<span data-start="{a}">{piece}</span>')
+                continue
+            classes = [f"hl c-{codes[0]}"]
+            if len(codes) > 1:
+                classes.append("overlap")
+                classes.extend(f"u-{c}" for c in codes[1:2])
+            label = " ".join(f"#{c}" for c in codes)
+            pieces.append(
+                f'<mark data-start="{a}" data-codes="{label}" class="{" ".join(classes)}">'
+                f"{piece}</mark>"
+            )
+        html.append(f'<p data-start="{start}">{"".join(pieces) or "&nbsp;"}</p>')
+    return mark_safe("\n".join(html)), paragraphs  # noqa: S308  (every piece escaped above)
+
+
+def _user_names(ids: set[int]) -> dict[int, str]:
+    from safeharbor.accounts.models import User as UserModel
+
+    return {
+        pk: (f"{first} {last}".strip() or username)
+        for pk, first, last, username in UserModel.objects.filter(pk__in=ids).values_list(
+            "pk", "first_name", "last_name", "username"
+        )
+    }
+
+
+def transcript_page(
+    *, actor: User, study_id: int, transcript_id: int, request: HttpRequest | None = None
+) -> TranscriptPage:
+    study, access = study_get(actor=actor, study_id=study_id)
+    transcript = _in_study(Transcript.objects.select_related("participant"), study, transcript_id)
+    segments_qs = Segment.objects.filter(transcript=transcript)
+    if study.blind_coding:
+        segments_qs = segments_qs.filter(coder=actor)
+    rows = list(
+        segments_qs.order_by("start", "end", "pk").values_list(
+            "pk", "start", "end", "is_exemplar", "coder_id"
+        )
+    )
+    codes = codebook_plain(study=study)
+    by_id = {entry.code.pk: entry.code for entry in codes}
+    code_ids: dict[int, list[int]] = defaultdict(list)
+    for segment_id, code_id in SegmentCode.objects.filter(segment__in=segments_qs).values_list(
+        "segment_id", "code_id"
+    ):
+        code_ids[segment_id].append(code_id)
+    coders = _user_names({row[4] for row in rows})
+    spans = [(start, end, code_ids[pk]) for pk, start, end, _e, _c in rows]
+    html, paragraphs = render_transcript(transcript.text, spans)
+    memos = list(
+        Memo.objects.filter(Q(transcript=transcript) | Q(segment__transcript=transcript))
+        .select_related("author")
+        .order_by("created_at")
+    )
+    page = TranscriptPage(
+        study=study,
+        access=access,
+        transcript=transcript,
+        html=html,
+        paragraphs=paragraphs,
+        segments=[
+            SegmentView(
+                pk=pk,
+                start=start,
+                end=end,
+                is_exemplar=is_exemplar,
+                coder=coders.get(coder_id, ""),
+                codes=[by_id[c] for c in sorted(code_ids[pk]) if c in by_id],
+                quote=transcript.text[start:end],
+            )
+            for pk, start, end, is_exemplar, coder_id in rows
+        ],
+        codes=codes,
+        memos=memos,
+        can_undo=CodingAction.objects.filter(
+            study=study, actor=actor, undone_at__isnull=True
+        ).exists(),
+        withdrawn=transcript.participant.withdrawn_at is not None,
+    )
+    _audit_view(actor, study, "transcript", request)
+    return page
+
+
+@dataclass(frozen=True)
+class QuoteRow:
+    segment_id: int
+    participant_code: str
+    professional_role: str
+    transcript_name: str
+    start: int
+    end: int
+    quote: str
+    codes: list[int] = field(default_factory=list)
+    is_exemplar: bool = False
+    coder_id: int = 0
+
+
+def _quotes(segment_qs: QuerySet[Segment], *, from_transcripts: bool = False) -> list[QuoteRow]:
+    """Segments with their words, withdrawn participants out, as plain rows (a code can have
+    hundreds of segments). The words come from each segment's own encrypted quote, or, for a
+    whole-study export (``from_transcripts``), from each transcript decrypted once: cheaper
+    than ten thousand small decryptions."""
+    # The transcripts (with their participant) once, then the segments without joins.
+    transcripts = {
+        pk: (name, code, role)
+        for pk, name, code, role in Transcript.objects.filter(
+            pk__in=segment_qs.values("transcript_id"), participant__withdrawn_at__isnull=True
+        ).values_list("pk", "name", "participant__code", "participant__professional_role")
+    }
+    fields = ["pk", "start", "end", "is_exemplar", "coder_id", "transcript_id"]
+    if not from_transcripts:
+        fields.append("quote")
+    rows = [row for row in segment_qs.order_by().values_list(*fields) if row[5] in transcripts]
+    # Sorted here, not in SQL: an ORDER BY on the joined name costs a temporary b-tree.
+    rows.sort(key=lambda r: (transcripts[r[5]][0], r[1], r[2], r[0]))
+    codes: dict[int, list[int]] = defaultdict(list)
+    if len(rows) > 500:  # most of a study: one scan by study beats a long IN list
+        wanted = {row[0] for row in rows}
+        codings = SegmentCode.objects.filter(
+            segment__study_id=segment_qs.values("study_id")[:1]
+        ).values_list("segment_id", "code_id")
+        for segment_id, code_id in codings:
+            if segment_id in wanted:
+                codes[segment_id].append(code_id)
+    else:
+        for segment_id, code_id in SegmentCode.objects.filter(
+            segment_id__in=[row[0] for row in rows]
+        ).values_list("segment_id", "code_id"):
+            codes[segment_id].append(code_id)
+    texts: dict[int, str] = {}
+    if from_transcripts:
+        texts = dict(Transcript.objects.filter(pk__in=transcripts).values_list("id", "text"))
+    result = []
+    for row in rows:
+        name, who, role = transcripts[row[5]]
+        result.append(
+            QuoteRow(
+                segment_id=row[0],
+                participant_code=who,
+                professional_role=role,
+                transcript_name=name,
+                start=row[1],
+                end=row[2],
+                quote=texts[row[5]][row[1] : row[2]] if from_transcripts else row[6],
+                codes=sorted(codes[row[0]]),
+                is_exemplar=row[3],
+                coder_id=row[4],
+            )
+        )
+    return result
+
+
+def code_segments(
+    *,
+    actor: User,
+    study_id: int,
+    code_id: int,
+    participant_id: int | None = None,
+    request: HttpRequest | None = None,
+) -> tuple[Study, Code, list[QuoteRow]]:
+    """A code's segments with quotes (the code's own codings; optionally one participant's)."""
+    study, code = code_get(actor=actor, study_id=study_id, code_id=code_id)
+    segments = Segment.objects.filter(study=study, codings__code=code)
+    if participant_id is not None:
+        segments = segments.filter(transcript__participant_id=participant_id)
+    rows = _quotes(segments.distinct())
+    _audit_view(actor, study, "code_segments", request)
+    return study, code, rows
+
+
+def all_segments(*, study: Study) -> list[QuoteRow]:
+    return _quotes(Segment.objects.filter(study=study), from_transcripts=True)
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class AnalysisData:
+    codes: list[analysis.CodeRow]
+    codings: list[analysis.CodingRow]
+    participants: list[analysis.ParticipantRow]
+    by_id: dict[int, analysis.CodeRow]
+
+
+def analysis_rows(*, study: Study) -> AnalysisData:
+    """The rows every analysis works from, withdrawn participants already out (three queries)."""
+    codes = [
+        analysis.CodeRow(*row)
+        for row in study.codes.values_list("id", "parent_id", "name", "level", "color")
+    ]
+    codings = list(
+        map(
+            analysis.CodingRow._make,
+            SegmentCode.objects.filter(
+                segment__study=study, segment__transcript__participant__withdrawn_at__isnull=True
+            ).values_list(
+                "segment_id",
+                "code_id",
+                "segment__transcript_id",
+                "segment__transcript__participant_id",
+                "segment__coder_id",
+                "segment__start",
+                "segment__end",
+            ),
+        )
+    )
+    participants = [
+        analysis.ParticipantRow(*row)
+        for row in Participant.objects.filter(
+            study=study, withdrawn_at__isnull=True, transcripts__isnull=False
+        )
+        .values_list("id", "code", "professional_role", "consent__interview__interviewed_on")
+        .distinct()
+        .order_by("consent__interview__interviewed_on", "code")
+    ]
+    return AnalysisData(codes, codings, participants, {c.id: c for c in codes})
+
+
+@dataclass
+class AnalysisPage:
+    study: Study
+    access: StudyAccess
+    data: AnalysisData
+    counts: list[analysis.CodeCount]
+    roles: list[tuple[str, str, int]]  # value, label, participants
+    matrix_codes: list[analysis.CodeRow]
+    matrix_rows: list[tuple[analysis.ParticipantRow, list[tuple[analysis.CodeRow, int, int]]]]
+    co_occurrence: list[tuple[analysis.CodeRow, analysis.CodeRow, int]]
+    saturation: analysis.Saturation
+    agreement: analysis.Agreement | None
+    coder_names: dict[int, str]
+    exemplars: list[tuple[analysis.CodeRow, list[QuoteRow]]]
+
+
+def saturation_for(study: Study, data: AnalysisData) -> analysis.Saturation:
+    per_participant: dict[int, set[int]] = defaultdict(set)
+    for row in data.codings:
+        per_participant[row.participant_id].add(row.code_id)
+    ordered = [(p.code, per_participant.get(p.id, set())) for p in data.participants]
+    return analysis.saturation(
+        ordered,
+        base_size=study.saturation_base_size,
+        run_length=study.saturation_run_length,
+        threshold_percent=study.saturation_threshold_percent,
+    )
+
+
+def exemplars_by_theme(
+    study: Study, data: AnalysisData
+) -> list[tuple[analysis.CodeRow, list[QuoteRow]]]:
+    rows = _quotes(Segment.objects.filter(study=study, is_exemplar=True))
+    up = analysis.ancestors_or_self(data.codes)
+    grouped: dict[int, list[QuoteRow]] = defaultdict(list)
+    for row in rows:
+        tops = {up[c][-1] for c in row.codes if c in up}
+        for top in tops:
+            grouped[top].append(row)
+    return [(data.by_id[top], quotes) for top, quotes in grouped.items() if top in data.by_id]
+
+
+def analysis_page(
+    *, actor: User, study_id: int, request: HttpRequest | None = None
+) -> AnalysisPage:
+    from safeharbor.accounts.models import User as UserModel
+
+    from .colours import heat_level
+
+    study, access = study_get(actor=actor, study_id=study_id)
+    data = analysis_rows(study=study)
+    counts = analysis.code_counts(data.codes, data.codings, data.participants)
+    role_totals: dict[str, int] = defaultdict(int)
+    for p in data.participants:
+        role_totals[p.role] += 1
+    roles = [
+        (v, str(label), role_totals[v]) for v, label in ProfessionalRole.choices if role_totals[v]
+    ]
+    cells = analysis.matrix(data.codes, data.codings, data.participants)
+    matrix_codes = [c.code for c in counts]
+    peak = max(cells.values(), default=0)
+    matrix_rows = [
+        (
+            p,
+            [
+                (c, cells.get((p.id, c.id), 0), heat_level(cells.get((p.id, c.id), 0), peak))
+                for c in matrix_codes
+            ],
+        )
+        for p in data.participants
+    ]
+    pairs = analysis.co_occurrence(data.codings)
+    co = sorted(
+        (
+            (data.by_id[a], data.by_id[b], n)
+            for (a, b), n in pairs.items()
+            if a in data.by_id and b in data.by_id
+        ),
+        key=lambda t: (-t[2], t[0].name, t[1].name),
+    )
+    agreement = analysis.agreement(data.codes, data.codings, data.participants)
+    coder_ids = {row.coder_id for row in data.codings}
+    names = {
+        u.pk: (u.get_full_name() or u.username)
+        for u in UserModel.objects.filter(pk__in=coder_ids).only(
+            "id", "first_name", "last_name", "username"
+        )
+    }
+    page = AnalysisPage(
+        study=study,
+        access=access,
+        data=data,
+        counts=counts,
+        roles=roles,
+        matrix_codes=matrix_codes,
+        matrix_rows=matrix_rows,
+        co_occurrence=co[:50],
+        saturation=saturation_for(study, data),
+        agreement=agreement,
+        coder_names=names,
+        exemplars=exemplars_by_theme(study, data),
+    )
+    _audit_view(actor, study, "analysis", request)
+    return page
+
+
+def user_choices_for_team(*, study: Study) -> QuerySet[Any]:
+    """Active users a lead may add to the team (any role: membership is what opens a study)."""
+    from safeharbor.accounts.models import User as UserModel
+
+    return (
+        UserModel.objects.filter(is_active=True)
+        .exclude(study_memberships__study=study)
+        .order_by("last_name", "username")
+    )

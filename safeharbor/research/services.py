@@ -1,0 +1,1190 @@
+"""Every write in a study: keyword-only, atomic, policy-checked, validated and audited.
+
+The audit events name the study (``object_type`` ``research.*``, category ``research``); they
+never carry a youth id, since a study holds no youth record.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from safeharbor.audit.choices import AuditAction
+from safeharbor.audit.services import record
+from safeharbor.core import clock
+
+from . import colours
+from .choices import (
+    LEVEL_DEPTH,
+    AttributeType,
+    CodeLevel,
+    CodingActionKind,
+    DocumentKind,
+    TeamRole,
+    TranscriptFormat,
+)
+from .models import (
+    Code,
+    CodingAction,
+    Consent,
+    Debrief,
+    Interview,
+    Memo,
+    Participant,
+    ParticipantAttribute,
+    ParticipantAttributeValue,
+    Segment,
+    SegmentCode,
+    Study,
+    StudyDocument,
+    StudyMember,
+    Transcript,
+    TranscriptChunk,
+)
+from .policy import StudyAction, can, can_create_study
+from .transcripts import MAX_FILES, TranscriptFileError, parse_file
+
+if TYPE_CHECKING:
+    from safeharbor.accounts.models import User
+
+CATEGORY = "research"
+
+
+def _require(actor: User, action: str, study: Study) -> None:
+    if not can(actor, action, study):
+        raise PermissionDenied
+
+
+def _audit(
+    actor: User, action: str, object_type: str, object_id: Any, study: Study, reason: str = ""
+) -> None:
+    record(
+        actor=actor,
+        action=action,
+        object_type=f"research.{object_type}",
+        object_id=object_id,
+        category=CATEGORY,
+        reason=(f"study {study.pk}" + (f": {reason}" if reason else ""))[:500],
+    )
+
+
+def _clean_guide(questions: Iterable[str]) -> list[str]:
+    return [q.strip() for q in questions if q and q.strip()]
+
+
+# --------------------------------------------------------------------------- studies and team
+
+
+@transaction.atomic
+def study_create(
+    *,
+    actor: User,
+    title: str,
+    research_questions: str,
+    sampling_method: str,
+    target_sample_size: int,
+    consent_form_text: str,
+    debrief_statement_text: str,
+    ethics_board: str = "",
+    ethics_number: str = "",
+    ethics_approved_on: datetime.date | None = None,
+    interview_guide: Sequence[str] = (),
+    blind_coding: bool = False,
+) -> Study:
+    """Start a study; the researcher who starts it leads it. Version 1 of both texts is saved."""
+    if not can_create_study(actor):
+        raise PermissionDenied
+    errors: dict[str, list[str]] = {}
+    if not consent_form_text.strip():
+        errors["consent_form_text"] = [_("Write the consent form participants will read.")]
+    if not debrief_statement_text.strip():
+        errors["debrief_statement_text"] = [_("Write the debrief statement.")]
+    if errors:
+        raise ValidationError(errors)
+    study = Study(
+        title=title.strip(),
+        research_questions=research_questions.strip(),
+        sampling_method=sampling_method,
+        target_sample_size=target_sample_size,
+        ethics_board=ethics_board.strip(),
+        ethics_number=ethics_number.strip(),
+        ethics_approved_on=ethics_approved_on,
+        interview_guide=_clean_guide(interview_guide),
+        blind_coding=blind_coding,
+        created_by=actor,
+    )
+    study.full_clean()
+    study.save()
+    StudyMember.objects.create(study=study, user=actor, role=TeamRole.LEAD)
+    for kind, text in (
+        (DocumentKind.CONSENT_FORM, consent_form_text),
+        (DocumentKind.DEBRIEF_STATEMENT, debrief_statement_text),
+    ):
+        StudyDocument.objects.create(study=study, kind=kind, version=1, text=text.strip())
+    _audit(actor, AuditAction.CREATE, "study", study.pk, study)
+    return study
+
+
+_STUDY_EDITABLE = (
+    "title",
+    "research_questions",
+    "ethics_board",
+    "ethics_number",
+    "ethics_approved_on",
+    "sampling_method",
+    "target_sample_size",
+    "interview_guide",
+    "blind_coding",
+    "saturation_base_size",
+    "saturation_run_length",
+    "saturation_threshold_percent",
+)
+
+
+@transaction.atomic
+def study_update(*, actor: User, study: Study, **changes: Any) -> Study:
+    _require(actor, StudyAction.MANAGE, study)
+    unknown = set(changes) - set(_STUDY_EDITABLE)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    if "interview_guide" in changes:
+        changes["interview_guide"] = _clean_guide(changes["interview_guide"])
+    for name, value in changes.items():
+        setattr(study, name, value.strip() if isinstance(value, str) else value)
+    study.full_clean()
+    study.save(update_fields=[*changes, "updated_at"])
+    _audit(actor, AuditAction.UPDATE, "study", study.pk, study, "changed: " + ", ".join(changes))
+    return study
+
+
+@transaction.atomic
+def member_add(*, actor: User, study: Study, user: User, role: str) -> StudyMember:
+    _require(actor, StudyAction.MANAGE, study)
+    if role not in TeamRole.values:
+        raise ValidationError({"role": _("Choose lead, coder or viewer.")})
+    if not user.is_active:
+        raise ValidationError({"user": _("This account is not active.")})
+    member, created = StudyMember.objects.get_or_create(
+        study=study, user=user, defaults={"role": role}
+    )
+    if not created:
+        member.role = role
+        member.save(update_fields=["role", "updated_at"])
+    _audit(actor, AuditAction.UPDATE, "studymember", member.pk, study, f"user {user.pk} as {role}")
+    return member
+
+
+@transaction.atomic
+def member_remove(*, actor: User, member: StudyMember) -> None:
+    study = member.study
+    _require(actor, StudyAction.MANAGE, study)
+    if (
+        member.role == TeamRole.LEAD
+        and not StudyMember.objects.filter(study=study, role=TeamRole.LEAD)
+        .exclude(pk=member.pk)
+        .exists()
+    ):
+        raise ValidationError(_("A study needs a lead: name another lead first."))
+    _audit(actor, AuditAction.REVOKE, "studymember", member.pk, study, f"user {member.user_id}")
+    member.delete()
+
+
+@transaction.atomic
+def document_add_version(*, actor: User, study: Study, kind: str, text: str) -> StudyDocument:
+    """A new version of the consent form or debrief statement; earlier versions stay."""
+    _require(actor, StudyAction.MANAGE, study)
+    if kind not in DocumentKind.values:
+        raise ValidationError({"kind": _("Choose the consent form or the debrief statement.")})
+    if not text.strip():
+        raise ValidationError({"text": _("Write the text of the new version.")})
+    latest = study.documents.filter(kind=kind).aggregate(v=Max("version"))["v"] or 0
+    document = StudyDocument(study=study, kind=kind, version=latest + 1, text=text.strip())
+    document.full_clean()
+    document.save()
+    _audit(actor, AuditAction.CREATE, "studydocument", document.pk, study, f"{kind} v{latest + 1}")
+    return document
+
+
+@transaction.atomic
+def attribute_define(
+    *, actor: User, study: Study, name: str, value_type: str
+) -> ParticipantAttribute:
+    _require(actor, StudyAction.MANAGE, study)
+    attribute = ParticipantAttribute(study=study, name=name.strip(), value_type=value_type)
+    attribute.full_clean()
+    attribute.save()
+    _audit(actor, AuditAction.CREATE, "attribute", attribute.pk, study)
+    return attribute
+
+
+# --------------------------------------------------------------------------- participants
+
+
+def _check_attribute_value(attribute: ParticipantAttribute, value: str) -> str:
+    value = value.strip()
+    kind = attribute.value_type
+    try:
+        if kind == AttributeType.NUMBER:
+            float(value)
+        elif kind == AttributeType.DATE:
+            datetime.date.fromisoformat(value)
+        elif kind == AttributeType.YES_NO and value.lower() not in ("yes", "no"):
+            raise ValueError(value)
+    except ValueError as exc:
+        messages = {
+            AttributeType.NUMBER: _("%(name)s takes a number."),
+            AttributeType.DATE: _("%(name)s takes a date (YYYY-MM-DD)."),
+            AttributeType.YES_NO: _("%(name)s takes yes or no."),
+        }
+        raise ValidationError(
+            {f"attr_{attribute.pk}": messages[AttributeType(kind)] % {"name": attribute.name}}
+        ) from exc
+    return value.lower() if kind == AttributeType.YES_NO else value
+
+
+@transaction.atomic
+def participant_add(
+    *,
+    actor: User,
+    study: Study,
+    code: str,
+    professional_role: str,
+    agency_type: str,
+    years_experience: int | None = None,
+    recruitment_source: str = "",
+    invited_on: datetime.date | None = None,
+    attributes: dict[ParticipantAttribute, str] | None = None,
+) -> Participant:
+    """A participant, by pseudonymous code. Their status starts as invited."""
+    _require(actor, StudyAction.MANAGE, study)
+    participant = Participant(
+        study=study,
+        code=code.strip(),
+        professional_role=professional_role,
+        agency_type=agency_type,
+        years_experience=years_experience,
+        recruitment_source=recruitment_source.strip(),
+        invited_on=invited_on,
+    )
+    participant.full_clean()
+    participant.save()
+    for attribute, value in (attributes or {}).items():
+        if value is None or str(value).strip() == "":
+            continue
+        _set_attribute(participant, attribute, str(value))
+    _audit(actor, AuditAction.CREATE, "participant", participant.pk, study)
+    return participant
+
+
+def _set_attribute(participant: Participant, attribute: ParticipantAttribute, value: str) -> None:
+    if attribute.study_id != participant.study_id:
+        raise ValidationError(_("That attribute belongs to another study."))
+    clean = _check_attribute_value(attribute, value)
+    ParticipantAttributeValue.objects.update_or_create(
+        participant=participant, attribute=attribute, defaults={"value": clean}
+    )
+
+
+@transaction.atomic
+def participant_set_attribute(
+    *, actor: User, participant: Participant, attribute: ParticipantAttribute, value: str
+) -> None:
+    _require(actor, StudyAction.MANAGE, participant.study)
+    if value.strip():
+        _set_attribute(participant, attribute, value)
+    else:
+        ParticipantAttributeValue.objects.filter(
+            participant=participant, attribute=attribute
+        ).delete()
+    _audit(actor, AuditAction.UPDATE, "participant", participant.pk, participant.study)
+
+
+def _not_withdrawn(participant: Participant) -> None:
+    if participant.withdrawn_at is not None:
+        raise ValidationError(_("This participant has withdrawn; nothing more can be recorded."))
+
+
+@transaction.atomic
+def consent_record(
+    *,
+    actor: User,
+    participant: Participant,
+    form: StudyDocument,
+    consented_on: datetime.date,
+    method: str,
+    permission_to_record: bool,
+) -> Consent:
+    study = participant.study
+    _require(actor, StudyAction.MANAGE, study)
+    _not_withdrawn(participant)
+    errors: dict[str, list[str]] = {}
+    if form.study_id != study.pk or form.kind != DocumentKind.CONSENT_FORM:
+        errors["form"] = [_("Choose a version of this study's consent form.")]
+    if consented_on > clock.today():
+        errors["consented_on"] = [_("The consent date cannot be in the future.")]
+    if Consent.objects.filter(participant=participant).exists():
+        errors["participant"] = [_("Consent is already recorded for this participant.")]
+    if errors:
+        raise ValidationError(errors)
+    consent = Consent(
+        participant=participant,
+        form=form,
+        consented_on=consented_on,
+        method=method,
+        permission_to_record=permission_to_record,
+        recorded_by=actor,
+    )
+    consent.full_clean()
+    consent.save()
+    _audit(actor, AuditAction.CREATE, "consent", consent.pk, study, f"form v{form.version}")
+    return consent
+
+
+def _consent_of(participant: Participant) -> Consent:
+    consent = Consent.objects.filter(participant=participant).first()
+    if consent is None:
+        raise ValidationError(
+            _(
+                "Record this participant's consent before anything about their interview. "
+                "Nothing was saved."
+            )
+        )
+    return consent
+
+
+@transaction.atomic
+def interview_record(
+    *,
+    actor: User,
+    participant: Participant,
+    interviewed_on: datetime.date,
+    mode: str,
+    duration_minutes: int,
+    interviewer: User,
+) -> Interview:
+    """Refused (and nothing saved) unless consent is recorded first: here and in the database."""
+    study = participant.study
+    _require(actor, StudyAction.MANAGE, study)
+    _not_withdrawn(participant)
+    consent = _consent_of(participant)
+    errors: dict[str, list[str]] = {}
+    if Interview.objects.filter(consent=consent).exists():
+        errors["participant"] = [_("An interview is already recorded for this participant.")]
+    if interviewed_on < consent.consented_on:
+        errors["interviewed_on"] = [_("The interview cannot be before the consent date.")]
+    if interviewed_on > clock.today():
+        errors["interviewed_on"] = [_("The interview date cannot be in the future.")]
+    if not StudyMember.objects.filter(study=study, user=interviewer).exists():
+        errors["interviewer"] = [_("The interviewer must be on the study team.")]
+    if errors:
+        raise ValidationError(errors)
+    interview = Interview(
+        consent=consent,
+        interviewed_on=interviewed_on,
+        mode=mode,
+        duration_minutes=duration_minutes,
+        interviewer=interviewer,
+    )
+    interview.full_clean()
+    interview.save()
+    _audit(actor, AuditAction.CREATE, "interview", interview.pk, study)
+    return interview
+
+
+@transaction.atomic
+def debrief_record(
+    *,
+    actor: User,
+    participant: Participant,
+    statement: StudyDocument,
+    debriefed_on: datetime.date,
+    resources_offered: str = "",
+) -> Debrief:
+    study = participant.study
+    _require(actor, StudyAction.MANAGE, study)
+    _not_withdrawn(participant)
+    consent = _consent_of(participant)
+    interview = Interview.objects.filter(consent=consent).first()
+    if interview is None:
+        raise ValidationError(_("Record the interview before the debrief."))
+    errors: dict[str, list[str]] = {}
+    if statement.study_id != study.pk or statement.kind != DocumentKind.DEBRIEF_STATEMENT:
+        errors["statement"] = [_("Choose a version of this study's debrief statement.")]
+    if debriefed_on < interview.interviewed_on:
+        errors["debriefed_on"] = [_("The debrief cannot be before the interview.")]
+    if debriefed_on > clock.today():
+        errors["debriefed_on"] = [_("The debrief date cannot be in the future.")]
+    if Debrief.objects.filter(interview=interview).exists():
+        errors["participant"] = [_("A debrief is already recorded for this participant.")]
+    if errors:
+        raise ValidationError(errors)
+    debrief = Debrief(
+        interview=interview,
+        statement=statement,
+        debriefed_on=debriefed_on,
+        resources_offered=resources_offered.strip(),
+        recorded_by=actor,
+    )
+    debrief.full_clean()
+    debrief.save()
+    _audit(actor, AuditAction.CREATE, "debrief", debrief.pk, study)
+    return debrief
+
+
+@transaction.atomic
+def participant_withdraw(
+    *, actor: User, participant: Participant, note: str = "", delete_transcripts: bool = False
+) -> Participant:
+    """Withdrawal: the participant's data leaves every analysis and export at once; their
+    transcripts (and the coding on them) are deleted too when the researcher chooses so."""
+    study = participant.study
+    _require(actor, StudyAction.MANAGE, study)
+    if participant.withdrawn_at is not None:
+        raise ValidationError(_("This participant has already withdrawn."))
+    participant.withdrawn_at = clock.now()
+    participant.withdrawal_note = note.strip()[:500]
+    participant.save(update_fields=["withdrawn_at", "withdrawal_note", "updated_at"])
+    _audit(actor, AuditAction.REVOKE, "participant", participant.pk, study, "withdrawn")
+    if delete_transcripts:
+        for transcript in Transcript.objects.filter(participant=participant).only(
+            "id", "study_id", "name"
+        ):
+            transcript_delete(actor=actor, transcript=transcript)
+    return participant
+
+
+# --------------------------------------------------------------------------- transcripts
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file to import; ``participant`` None means: match the file name to a participant code."""
+
+    filename: str
+    content: bytes
+    participant: Participant | None = None
+
+
+def _match_participant(filename: str, participants: list[Participant]) -> Participant | None:
+    stem = filename.rsplit("/", 1)[-1].lower()
+    matches = [p for p in participants if stem.startswith(p.code.lower())]
+    matches.sort(key=lambda p: -len(p.code))
+    return matches[0] if matches else None
+
+
+@transaction.atomic
+def transcripts_import(*, actor: User, study: Study, uploads: Sequence[Upload]) -> list[Transcript]:
+    """Import one or many files, all or nothing. Each transcript hangs off its participant's
+    interview, so consent and interview must be recorded first."""
+    _require(actor, StudyAction.MANAGE, study)
+    if not uploads:
+        raise ValidationError({"upload": _("Choose at least one file to import.")})
+    if len(uploads) > MAX_FILES:
+        raise ValidationError({"upload": _("Import at most 200 files at once.")})
+    participants = list(
+        Participant.objects.filter(study=study).select_related("consent__interview")
+    )
+    taken = set(Transcript.objects.filter(study=study).values_list("name", flat=True))
+    errors: list[str] = []
+    rows: list[Transcript] = []
+    for upload in uploads:
+        try:
+            parsed = parse_file(upload.filename, upload.content)
+        except TranscriptFileError as exc:
+            errors.append(str(exc))
+            continue
+        participant = upload.participant or _match_participant(upload.filename, participants)
+        if participant is None or participant.study_id != study.pk:
+            errors.append(
+                _(
+                    "%(name)s: no participant matches this file; start the file name with "
+                    "the participant's code (for example P01.vtt) or choose the participant."
+                )
+                % {"name": upload.filename}
+            )
+            continue
+        if participant.withdrawn_at is not None:
+            errors.append(
+                _("%(name)s: participant %(code)s has withdrawn.")
+                % {"name": upload.filename, "code": participant.code}
+            )
+            continue
+        try:
+            interview = participant.consent.interview
+        except (Consent.DoesNotExist, Interview.DoesNotExist):
+            errors.append(
+                _(
+                    "%(name)s: record consent and the interview for %(code)s before importing "
+                    "the transcript."
+                )
+                % {"name": upload.filename, "code": participant.code}
+            )
+            continue
+        name = parsed.name
+        if name in taken:
+            errors.append(
+                _("%(name)s: a transcript with this name is already in the study.")
+                % {"name": upload.filename}
+            )
+            continue
+        taken.add(name)
+        transcript = Transcript(
+            study=study,
+            interview=interview,
+            participant=participant,
+            name=name,
+            source_format=parsed.source_format,
+            text=parsed.text,
+            char_count=len(parsed.text),
+            imported_by=actor,
+        )
+        transcript.full_clean(validate_unique=False, validate_constraints=False)
+        rows.append(transcript)
+    if errors:
+        raise ValidationError({"upload": errors})
+    created = Transcript.objects.bulk_create(rows)
+    TranscriptChunk.objects.bulk_create(
+        [chunk for transcript in created for chunk in chunks_for(transcript)], batch_size=500
+    )
+    _audit(actor, AuditAction.CREATE, "transcript", len(created), study, f"{len(created)} imported")
+    return created
+
+
+@transaction.atomic
+def transcript_delete(*, actor: User, transcript: Transcript) -> None:
+    """Delete a transcript with its coding and memos (offered on withdrawal)."""
+    study = Study.objects.get(pk=transcript.study_id)
+    _require(actor, StudyAction.MANAGE, study)
+    _audit(actor, AuditAction.REVOKE, "transcript", transcript.pk, study, "deleted")
+    CodingAction.objects.filter(transcript_id=transcript.pk).delete()
+    Transcript.objects.filter(pk=transcript.pk).delete()
+
+
+# --------------------------------------------------------------------------- codebook
+
+
+def _level_allows(parent: Code | None, level: str) -> bool:
+    if parent is None:
+        return True
+    if parent.level == CodeLevel.CODE and level == CodeLevel.CODE:
+        return True  # sub-codes
+    return LEVEL_DEPTH[CodeLevel(parent.level)] < LEVEL_DEPTH[CodeLevel(level)]
+
+
+def _hierarchy_error(parent: Code | None, level: str) -> ValidationError:
+    return ValidationError(
+        {
+            "parent": _(
+                "A %(level)s cannot sit under a %(parent)s: themes hold categories, "
+                "categories hold codes."
+            )
+            % {
+                "level": CodeLevel(level).label,
+                "parent": CodeLevel(parent.level).label if parent else "",
+            }
+        }
+    )
+
+
+def _next_colour(study: Study) -> str:
+    return colours.palette_colour(Code.objects.filter(study=study).count())
+
+
+@transaction.atomic
+def code_create(
+    *,
+    actor: User,
+    study: Study,
+    name: str,
+    level: str = CodeLevel.CODE,
+    parent: Code | None = None,
+    color: str = "",
+    description: str = "",
+    inclusion_criteria: str = "",
+    exclusion_criteria: str = "",
+    example: str = "",
+) -> Code:
+    _require(actor, StudyAction.MANAGE, study)
+    if parent is not None and parent.study_id != study.pk:
+        raise ValidationError({"parent": _("Choose a parent from this study's codebook.")})
+    if level not in CodeLevel.values:
+        raise ValidationError({"level": _("Choose theme, category or code.")})
+    if not _level_allows(parent, level):
+        raise _hierarchy_error(parent, level)
+    try:
+        colour = colours.normalise_hex(color) if color else _next_colour(study)
+    except ValueError as exc:
+        raise ValidationError({"color": _("Give the colour as #RRGGBB.")}) from exc
+    if Code.objects.filter(study=study, parent=parent, name__iexact=name.strip()).exists():
+        raise ValidationError({"name": _("A code with this name is already there.")})
+    code = Code(
+        study=study,
+        parent=parent,
+        level=level,
+        name=name.strip(),
+        color=colour,
+        description=description.strip(),
+        inclusion_criteria=inclusion_criteria.strip(),
+        exclusion_criteria=exclusion_criteria.strip(),
+        example=example.strip(),
+        position=Code.objects.filter(study=study, parent=parent).count(),
+    )
+    code.full_clean()
+    code.save()
+    _audit(actor, AuditAction.CREATE, "code", code.pk, study)
+    return code
+
+
+_CODE_EDITABLE = (
+    "name",
+    "color",
+    "description",
+    "inclusion_criteria",
+    "exclusion_criteria",
+    "example",
+)
+
+
+@transaction.atomic
+def code_update(*, actor: User, code: Code, **changes: Any) -> Code:
+    study = code.study
+    _require(actor, StudyAction.MANAGE, study)
+    unknown = set(changes) - set(_CODE_EDITABLE)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    if "color" in changes:
+        try:
+            changes["color"] = colours.normalise_hex(changes["color"])
+        except ValueError as exc:
+            raise ValidationError({"color": _("Give the colour as #RRGGBB.")}) from exc
+    for name, value in changes.items():
+        setattr(code, name, value.strip() if isinstance(value, str) else value)
+    code.full_clean()
+    code.save(update_fields=[*changes, "updated_at"])
+    _audit(actor, AuditAction.UPDATE, "code", code.pk, study, "changed: " + ", ".join(changes))
+    return code
+
+
+def _descendant_ids(code: Code) -> set[int]:
+    """The ids of every code below ``code`` (one query for the study's tree)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id in Code.objects.filter(study_id=code.study_id).values_list("id", "parent_id"):
+        children.setdefault(parent_id, []).append(pk)
+    found: set[int] = set()
+    stack = list(children.get(code.pk, []))
+    while stack:
+        pk = stack.pop()
+        if pk not in found:
+            found.add(pk)
+            stack.extend(children.get(pk, []))
+    return found
+
+
+@transaction.atomic
+def code_move(*, actor: User, code: Code, parent: Code | None, position: int | None = None) -> Code:
+    """Reorganise: put a code under another parent (or at the top), at a position."""
+    study = code.study
+    _require(actor, StudyAction.MANAGE, study)
+    if parent is not None:
+        if parent.study_id != study.pk:
+            raise ValidationError({"parent": _("Choose a parent from this study's codebook.")})
+        if parent.pk == code.pk or parent.pk in _descendant_ids(code):
+            raise ValidationError(
+                {"parent": _("A code cannot move under itself or its own codes.")}
+            )
+    if not _level_allows(parent, code.level):
+        raise _hierarchy_error(parent, code.level)
+    code.parent = parent
+    siblings = Code.objects.filter(study=study, parent=parent).exclude(pk=code.pk).count()
+    code.position = siblings if position is None else max(0, min(position, siblings))
+    code.full_clean()
+    code.save(update_fields=["parent", "position", "updated_at"])
+    _audit(actor, AuditAction.UPDATE, "code", code.pk, study, "moved")
+    return code
+
+
+@transaction.atomic
+def code_merge(*, actor: User, source: Code, target: Code) -> Code:
+    """Merge ``source`` into ``target``: its codings, memos and sub-codes move; it is deleted."""
+    study = source.study
+    _require(actor, StudyAction.MANAGE, study)
+    if source.pk == target.pk or target.study_id != study.pk:
+        raise ValidationError({"target": _("Choose another code of this study to merge into.")})
+    if target.pk in _descendant_ids(source):
+        raise ValidationError({"target": _("A code cannot merge into one of its own codes.")})
+    children = list(Code.objects.filter(parent=source))
+    for child in children:
+        if not _level_allows(target, child.level):
+            raise _hierarchy_error(target, child.level)
+    already = set(SegmentCode.objects.filter(code=target).values_list("segment_id", flat=True))
+    SegmentCode.objects.filter(code=source, segment_id__in=already).delete()
+    moved = SegmentCode.objects.filter(code=source).update(code=target)
+    Memo.objects.filter(code=source).update(code=target)
+    CodingAction.objects.filter(code=source).update(code=target)
+    Code.objects.filter(parent=source).update(parent=target)
+    _audit(
+        actor,
+        AuditAction.UPDATE,
+        "code",
+        target.pk,
+        study,
+        f"merged code {source.pk} ({moved} codings)",
+    )
+    source.delete()
+    return target
+
+
+@transaction.atomic
+def code_split(*, actor: User, code: Code, new_name: str, segment_ids: Sequence[int]) -> Code:
+    """Split: a new sibling code takes the chosen segments' codings from ``code``."""
+    study = code.study
+    _require(actor, StudyAction.MANAGE, study)
+    if not segment_ids:
+        raise ValidationError({"segments": _("Choose the segments that go to the new code.")})
+    own = set(
+        SegmentCode.objects.filter(code=code, segment_id__in=segment_ids).values_list(
+            "segment_id", flat=True
+        )
+    )
+    if own != set(segment_ids):
+        raise ValidationError({"segments": _("Choose only segments coded with this code.")})
+    new = code_create(
+        actor=actor,
+        study=study,
+        name=new_name,
+        level=code.level,
+        parent=code.parent,
+        description=code.description,
+    )
+    SegmentCode.objects.filter(code=code, segment_id__in=own).update(code=new)
+    _audit(actor, AuditAction.UPDATE, "code", code.pk, study, f"split into {new.pk}")
+    return new
+
+
+@dataclass
+class ImportedCode:
+    """A code read from a CSV or REFI-QDA codebook, before it is saved."""
+
+    name: str
+    guid: str = ""
+    parent_key: str = ""
+    key: str = ""
+    color: str = ""
+    description: str = ""
+    inclusion_criteria: str = ""
+    exclusion_criteria: str = ""
+    example: str = ""
+    level: str = ""
+    children: list[ImportedCode] = field(default_factory=list)
+
+
+def _add_codes(
+    actor: User, study: Study, codes: Sequence[ImportedCode], reuse_guids: bool = False
+) -> tuple[list[Code], dict[int, Code]]:
+    """Save a forest of ImportedCode; returns the new codes and id(ImportedCode) -> Code."""
+    created: list[Code] = []
+    mapping: dict[int, Code] = {}
+    existing = {str(c.guid): c for c in Code.objects.filter(study=study)}
+    count = len(existing)
+    default_levels = [CodeLevel.THEME, CodeLevel.CATEGORY, CodeLevel.CODE]
+
+    def add(item: ImportedCode, parent: Code | None, depth: int, position: int) -> None:
+        nonlocal count
+        if reuse_guids and item.guid and item.guid in existing:
+            code = existing[item.guid]
+            mapping[id(item)] = code
+            for index, child in enumerate(item.children):
+                add(child, code, depth + 1, index)
+            return
+        level = item.level or default_levels[min(depth, 2)]
+        if not _level_allows(parent, level):
+            level = CodeLevel.CODE
+        try:
+            colour = colours.normalise_hex(item.color) if item.color else ""
+        except ValueError:
+            colour = ""
+        code = Code(
+            study=study,
+            parent=parent,
+            level=level,
+            name=item.name.strip()[:200] or _("(unnamed code)"),
+            color=colour or colours.palette_colour(count),
+            description=item.description.strip(),
+            inclusion_criteria=item.inclusion_criteria.strip(),
+            exclusion_criteria=item.exclusion_criteria.strip(),
+            example=item.example.strip(),
+            position=position,
+        )
+        if item.guid and item.guid not in existing:
+            code.guid = uuid.UUID(item.guid)
+        code.full_clean(validate_unique=False, validate_constraints=False)
+        code.save()
+        existing[str(code.guid)] = code
+        count += 1
+        created.append(code)
+        mapping[id(item)] = code
+        for index, child in enumerate(item.children):
+            add(child, code, depth + 1, index)
+
+    offset = Code.objects.filter(study=study, parent=None).count()
+    for index, item in enumerate(codes):
+        add(item, None, 0, offset + index)
+    return created, mapping
+
+
+@transaction.atomic
+def codebook_import(*, actor: User, study: Study, codes: Sequence[ImportedCode]) -> list[Code]:
+    """Add a codebook (a forest of ImportedCode) to the study, all or nothing. Levels follow the
+    depth (theme, category, code) unless given; a GUID already in the study gets a new one."""
+    _require(actor, StudyAction.MANAGE, study)
+    if not codes:
+        raise ValidationError(_("The codebook has no codes."))
+    created, _mapping = _add_codes(actor, study, codes)
+    _audit(actor, AuditAction.CREATE, "code", len(created), study, f"{len(created)} imported")
+    return created
+
+
+@dataclass
+class ProjectImportResult:
+    codes: int
+    transcripts: int
+    segments: int
+    assumptions: list[str]
+    dropped: list[str]
+
+
+@transaction.atomic
+def project_import(*, actor: User, study: Study, project: Any) -> ProjectImportResult:
+    """Import a read REFI-QDA project (``refi.ImportedProject``) into the study, all or nothing.
+
+    Codes whose GUID the study already has are reused. Each text source goes to the participant
+    whose code starts its name, who must have consented and been interviewed; other sources
+    are left out and reported. Coding is attributed to the team member whose user name the
+    project names as its coder, else to the importer."""
+    _require(actor, StudyAction.MANAGE, study)
+    assumptions = list(project.report.assumptions)
+    dropped = list(project.report.dropped)
+    created, mapping = _add_codes(actor, study, project.codes, reuse_guids=True)
+    by_key = {
+        key: mapping[id(item)] for key, item in project.code_keys.items() if id(item) in mapping
+    }
+    members = {
+        m.user.username: m.user
+        for m in StudyMember.objects.filter(study=study).select_related("user")
+    }
+    participants = list(
+        Participant.objects.filter(study=study).select_related("consent__interview")
+    )
+    taken_names = set(Transcript.objects.filter(study=study).values_list("name", flat=True))
+    taken_guids = {
+        str(g) for g in Transcript.objects.filter(study=study).values_list("guid", flat=True)
+    }
+    transcripts = segments = 0
+    attributed_to_importer = False
+    for source in project.sources:
+        participant = _match_participant(source.name, participants)
+        interview = None
+        if participant is not None and participant.withdrawn_at is None:
+            try:
+                interview = participant.consent.interview
+            except (Consent.DoesNotExist, Interview.DoesNotExist):
+                interview = None
+        if interview is None or participant is None:
+            dropped.append(
+                _(
+                    "Source %(name)s: no participant with a recorded consent and interview has a "
+                    "code that starts its name."
+                )
+                % {"name": source.name}
+            )
+            continue
+        if source.name in taken_names:
+            dropped.append(
+                _("Source %(name)s: the study already has a transcript of this name.")
+                % {"name": source.name}
+            )
+            continue
+        transcript = Transcript(
+            study=study,
+            interview=interview,
+            participant=participant,
+            name=source.name,
+            source_format=TranscriptFormat.QDPX,
+            text=source.text,
+            char_count=len(source.text),
+            imported_by=actor,
+        )
+        if source.guid and source.guid not in taken_guids:
+            transcript.guid = uuid.UUID(source.guid)
+        transcript.full_clean(validate_unique=False, validate_constraints=False)
+        transcript.save()
+        TranscriptChunk.objects.bulk_create(chunks_for(transcript))
+        taken_names.add(source.name)
+        taken_guids.add(str(transcript.guid))
+        transcripts += 1
+        for selection in source.selections:
+            coder_name = project.users.get(selection.user_key, "")
+            coder = members.get(coder_name)
+            if coder is None:
+                coder, attributed_to_importer = actor, True
+            codes = [by_key[k] for k in selection.code_keys if k in by_key]
+            if not codes or selection.end > transcript.char_count:
+                continue
+            _apply(coder, transcript, selection.start, selection.end, codes)
+            segments += 1
+    if attributed_to_importer:
+        assumptions.append(
+            _("Coding by people who are not on the study team was attributed to you, the importer.")
+        )
+    _audit(
+        actor,
+        AuditAction.CREATE,
+        "project_import",
+        transcripts,
+        study,
+        f"{len(created)} codes, {transcripts} transcripts, {segments} segments",
+    )
+    return ProjectImportResult(len(created), transcripts, segments, assumptions, dropped)
+
+
+# --------------------------------------------------------------------------- coding
+
+
+def _check_range(transcript: Transcript, start: int, end: int) -> None:
+    if start < 0 or end <= start or end > transcript.char_count:
+        raise ValidationError(
+            {
+                "start": _("Select text inside the transcript (from %(lo)s to %(hi)s characters).")
+                % {"lo": 0, "hi": transcript.char_count}
+            }
+        )
+
+
+def _log(actor: User, kind: str, transcript: Transcript, code: Code, start: int, end: int) -> None:
+    CodingAction.objects.create(
+        study_id=transcript.study_id,
+        actor=actor,
+        kind=kind,
+        transcript=transcript,
+        code=code,
+        start=start,
+        end=end,
+        created_at=clock.now(),
+    )
+
+
+def chunks_for(transcript: Transcript) -> list[TranscriptChunk]:
+    """The transcript's text cut into encrypted chunks (saved by the callers in bulk)."""
+    size = TranscriptChunk.CHUNK_SIZE
+    text = transcript.text
+    return [
+        TranscriptChunk(
+            transcript=transcript, start=i, end=min(i + size, len(text)), text=text[i : i + size]
+        )
+        for i in range(0, len(text), size)
+    ]
+
+
+def _quote(transcript_id: int, start: int, end: int) -> str:
+    """The words at [start, end), from the one or two chunks that hold them."""
+    pieces = sorted(
+        TranscriptChunk.objects.filter(
+            transcript_id=transcript_id, start__lt=end, end__gt=start
+        ).values_list("start", "text")
+    )
+    text = "".join(chunk for _s, chunk in pieces)
+    first = pieces[0][0] if pieces else 0
+    return text[start - first : end - first]
+
+
+def _apply(
+    actor: User, transcript: Transcript, start: int, end: int, codes: Sequence[Code]
+) -> tuple[Segment, list[Code], set[int]]:
+    now = clock.now()
+    segment = Segment.objects.filter(
+        transcript=transcript, coder=actor, start=start, end=end
+    ).first()
+    if segment is None:
+        segment = Segment(
+            study_id=transcript.study_id,
+            transcript=transcript,
+            start=start,
+            end=end,
+            coder=actor,
+            quote=_quote(transcript.pk, start, end),
+            created_at=now,
+        )
+        segment.save(force_insert=True)
+        present: set[int] = set()
+    else:
+        present = set(SegmentCode.objects.filter(segment=segment).values_list("code_id", flat=True))
+    added = [code for code in codes if code.pk not in present]
+    SegmentCode.objects.bulk_create(
+        [SegmentCode(segment=segment, code=code, created_at=now) for code in added]
+    )
+    return segment, added, present | {code.pk for code in added}
+
+
+def segment_apply(
+    *, actor: User, transcript: Transcript, start: int, end: int, codes: Sequence[Code]
+) -> Segment:
+    """Apply codes to [start, end) of a transcript (code points); see segment_apply_codes."""
+    segment, _code_ids = segment_apply_codes(
+        actor=actor, transcript=transcript, start=start, end=end, codes=codes
+    )
+    return segment
+
+
+@transaction.atomic
+def segment_apply_codes(
+    *, actor: User, transcript: Transcript, start: int, end: int, codes: Sequence[Code]
+) -> tuple[Segment, list[int]]:
+    """Apply codes to [start, end) of a transcript (code points); returns the segment and all
+    its code ids. Reads the transcript's length and the one or two chunks under the range,
+    never the whole encrypted text, so the cost does not grow with the transcript."""
+    study_id = transcript.study_id
+    if not can(actor, StudyAction.CODE, Study(pk=study_id)):
+        raise PermissionDenied
+    if not codes:
+        raise ValidationError({"codes": _("Choose at least one code to apply.")})
+    if any(code.study_id != study_id for code in codes):
+        raise ValidationError({"codes": _("Choose codes from this study's codebook.")})
+    _check_range(transcript, start, end)
+    if Participant.objects.filter(
+        pk=transcript.participant_id, withdrawn_at__isnull=False
+    ).exists():
+        raise ValidationError(
+            _("This participant has withdrawn; their transcript cannot be coded.")
+        )
+    segment, added, code_ids = _apply(actor, transcript, start, end, codes)
+    now = clock.now()
+    CodingAction.objects.bulk_create(
+        [
+            CodingAction(
+                study_id=study_id,
+                actor=actor,
+                kind=CodingActionKind.APPLY,
+                transcript=transcript,
+                code=code,
+                start=start,
+                end=end,
+                created_at=now,
+            )
+            for code in added
+        ]
+    )
+    record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        object_type="research.segment",
+        object_id=segment.pk,
+        category=CATEGORY,
+        reason=f"study {study_id}: codes {','.join(str(c.pk) for c in added)}"[:500],
+    )
+    return segment, sorted(code_ids)
+
+
+def _remove(segment: Segment, code: Code) -> bool:
+    deleted, _kinds = SegmentCode.objects.filter(segment=segment, code=code).delete()
+    if not SegmentCode.objects.filter(segment=segment).exists():
+        Segment.objects.filter(pk=segment.pk).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
+def segment_remove_code(*, actor: User, segment: Segment, code: Code) -> None:
+    """Take one code off a segment (the segment goes when no code is left). A coder changes
+    only their own coding; the lead may change anyone's."""
+    study = Study(pk=segment.study_id)
+    if not can(actor, StudyAction.CODE, study):
+        raise PermissionDenied
+    if segment.coder_id != actor.pk and not can(actor, StudyAction.MANAGE, study):
+        raise PermissionDenied
+    transcript = Transcript(pk=segment.transcript_id, study_id=segment.study_id)
+    if _remove(segment, code):
+        _log(actor, CodingActionKind.REMOVE, transcript, code, segment.start, segment.end)
+    record(
+        actor=actor,
+        action=AuditAction.REVOKE,
+        object_type="research.segment",
+        object_id=segment.pk,
+        category=CATEGORY,
+        reason=f"study {segment.study_id}: code {code.pk} removed",
+    )
+
+
+@transaction.atomic
+def segment_set_exemplar(*, actor: User, segment: Segment, is_exemplar: bool) -> Segment:
+    study = Study(pk=segment.study_id)
+    _require(actor, StudyAction.CODE, study)
+    segment.is_exemplar = is_exemplar
+    segment.save(update_fields=["is_exemplar"])
+    _audit(actor, AuditAction.UPDATE, "segment", segment.pk, study, f"exemplar={is_exemplar}")
+    return segment
+
+
+@transaction.atomic
+def coding_undo(*, actor: User, study: Study) -> CodingAction | None:
+    """Undo the actor's latest coding action in the study (apply or remove); None if none left."""
+    _require(actor, StudyAction.CODE, study)
+    action = (
+        CodingAction.objects.select_for_update()
+        .filter(study=study, actor=actor, undone_at__isnull=True)
+        .select_related("code", "transcript")
+        .first()
+    )
+    if action is None:
+        return None
+    transcript = action.transcript
+    if action.kind == CodingActionKind.APPLY:
+        segment = Segment.objects.filter(
+            transcript=transcript, coder=actor, start=action.start, end=action.end
+        ).first()
+        if segment is not None:
+            _remove(segment, action.code)
+    else:
+        _apply(actor, transcript, action.start, action.end, [action.code])
+    action.undone_at = clock.now()
+    action.save(update_fields=["undone_at"])
+    _audit(actor, AuditAction.UPDATE, "codingaction", action.pk, study, f"undid {action.kind}")
+    return action
+
+
+@transaction.atomic
+def memo_add(
+    *,
+    actor: User,
+    study: Study,
+    body: str,
+    code: Code | None = None,
+    transcript: Transcript | None = None,
+    segment: Segment | None = None,
+) -> Memo:
+    _require(actor, StudyAction.CODE, study)
+    targets = [t for t in (code, transcript, segment) if t is not None]
+    if len(targets) != 1:
+        raise ValidationError(_("A memo is about one code, transcript or segment."))
+    if targets[0].study_id != study.pk:
+        raise ValidationError(_("That belongs to another study."))
+    if not body.strip():
+        raise ValidationError({"body": _("Write the memo before saving it.")})
+    memo = Memo(
+        study=study,
+        author=actor,
+        body=body.strip(),
+        code=code,
+        transcript=transcript,
+        segment=segment,
+    )
+    memo.full_clean()
+    memo.save()
+    _audit(actor, AuditAction.CREATE, "memo", memo.pk, study)
+    return memo

@@ -1,0 +1,1 @@
+from .factories import rworld  # noqa: F401  (a fixture)

@@ -1,0 +1,279 @@
+"""The study pages and the coding API through HTTP, with query-count checks."""
+
+from __future__ import annotations
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from safeharbor.audit.models import AuditEvent
+from safeharbor.core.tests.personas import verified_client
+from safeharbor.research import services
+from safeharbor.research.models import Interview, Participant, Segment, Study, Transcript
+
+from .factories import TRANSCRIPT
+
+
+def test_researcher_runs_a_study_through_the_pages(world):
+    client = verified_client(world.university_researcher)
+    response = client.post(
+        "/research/new/",
+        {
+            "title": "Study A",
+            "research_questions": "Q1",
+            "sampling_method": "snowball",
+            "target_sample_size": 10,
+            "consent_form_text": "Consent text",
+            "debrief_statement_text": "Debrief text",
+            "interview_guide": "First?\nSecond?",
+        },
+    )
+    study = Study.objects.get(title="Study A")
+    assert response.status_code == 302
+    assert study.interview_guide == ["First?", "Second?"]
+    base = f"/research/{study.pk}"
+    client.post(
+        f"{base}/participants/new/",
+        {"code": "P01", "professional_role": "social_worker", "agency_type": "child_welfare"},
+    )
+    participant = Participant.objects.get(study=study)
+    # interview before consent: refused, and nothing saved
+    response = client.post(
+        f"{base}/participants/{participant.pk}/interview/",
+        {
+            "interviewed_on": "2026-03-02",
+            "mode": "video",
+            "duration_minutes": 40,
+            "interviewer": world.university_researcher.pk,
+        },
+    )
+    assert response.status_code == 200
+    assert "Record this participant&#x27;s consent" in response.content.decode()
+    assert not Interview.objects.exists()
+    form = study.documents.get(kind="consent_form")
+    client.post(
+        f"{base}/participants/{participant.pk}/consent/",
+        {
+            "form": form.pk,
+            "consented_on": "2026-03-01",
+            "method": "written",
+            "permission_to_record": "on",
+        },
+    )
+    client.post(
+        f"{base}/participants/{participant.pk}/interview/",
+        {
+            "interviewed_on": "2026-03-02",
+            "mode": "video",
+            "duration_minutes": 40,
+            "interviewer": world.university_researcher.pk,
+        },
+    )
+    assert Interview.objects.count() == 1
+    response = client.post(
+        f"{base}/transcripts/import/",
+        {"upload": [SimpleUploadedFile("P01 interview.txt", TRANSCRIPT.encode())]},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    transcript = Transcript.objects.get(study=study)
+    code = services.code_create(actor=world.university_researcher, study=study, name="Funding")
+    page = client.get(f"{base}/transcripts/{transcript.pk}/")
+    assert page.status_code == 200
+    assert 'data-start="' in page.content.decode()
+    # keyboard path: choose a paragraph, apply a code
+    response = client.post(
+        f"{base}/transcripts/{transcript.pk}/", {"paragraph": 1, "codes": [code.pk]}
+    )
+    assert response.status_code == 302
+    segment = Segment.objects.get()
+    assert TRANSCRIPT[segment.start : segment.end] == TRANSCRIPT.split("\n")[1]
+    # selection path: offsets from the script
+    client.post(f"{base}/transcripts/{transcript.pk}/", {"start": 0, "end": 11, "codes": [code.pk]})
+    assert Segment.objects.count() == 2
+    body = client.get(f"{base}/transcripts/{transcript.pk}/").content.decode()
+    assert f"c-{code.pk}" in body
+    assert "<mark" in body
+    client.post(f"{base}/segments/{segment.pk}/exemplar/", {"is_exemplar": "1"})
+    assert Segment.objects.get(pk=segment.pk).is_exemplar
+    client.post(f"{base}/undo/")
+    assert Segment.objects.count() == 1
+
+
+def test_a_bad_upload_keeps_the_form_and_saves_nothing(rworld):
+    client = verified_client(rworld.lead)
+    response = client.post(
+        f"/research/{rworld.study.pk}/transcripts/import/",
+        {
+            "upload": [
+                SimpleUploadedFile("P02-b.docx", b"not a docx"),
+                SimpleUploadedFile("P03-b.txt", b"fine"),
+            ]
+        },
+    )
+    assert response.status_code == 200
+    assert "is not a Word (.docx) document" in response.content.decode()
+    assert Transcript.objects.count() == 3
+
+
+def test_overlapping_segments_are_visible(rworld):
+    t = rworld.transcripts[0]
+    services.segment_apply(
+        actor=rworld.lead, transcript=t, start=0, end=30, codes=[rworld.codes["Funding"]]
+    )
+    services.segment_apply(
+        actor=rworld.lead, transcript=t, start=10, end=40, codes=[rworld.codes["Tools"]]
+    )
+    body = (
+        verified_client(rworld.lead)
+        .get(f"/research/{rworld.study.pk}/transcripts/{t.pk}/")
+        .content.decode()
+    )
+    assert 'class="hl c-' in body
+    assert "overlap" in body
+
+
+def test_blind_coding_shows_each_coder_only_their_own(rworld):
+    services.study_update(actor=rworld.lead, study=rworld.study, blind_coding=True)
+    t = rworld.transcripts[0]
+    services.segment_apply(
+        actor=rworld.lead, transcript=t, start=0, end=30, codes=[rworld.codes["Funding"]]
+    )
+    body = (
+        verified_client(rworld.coder)
+        .get(f"/research/{rworld.study.pk}/transcripts/{t.pk}/")
+        .content.decode()
+    )
+    assert "<mark" not in body
+    assert "Nothing coded yet" in body
+
+
+def _api(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def test_api_applies_and_removes_codes(rworld):
+    t = rworld.transcripts[0]
+    client = _api(rworld.coder)
+    url = f"/api/v1/research/transcripts/{t.pk}/segments/"
+    response = client.post(
+        url, {"start": 3, "end": 15, "codes": [rworld.codes["Funding"].pk]}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    segment_id = response.json()["id"]
+    assert response.json()["codes"] == [rworld.codes["Funding"].pk]
+    assert client.get(url).json()[0]["id"] == segment_id
+    bad = client.post(
+        url, {"start": 3, "end": 10_000, "codes": [rworld.codes["Funding"].pk]}, format="json"
+    )
+    assert bad.status_code == 400
+    foreign = client.post(url, {"start": 3, "end": 5, "codes": [999999]}, format="json")
+    assert foreign.status_code == 400
+    assert (
+        _api(rworld.viewer)
+        .post(url, {"start": 1, "end": 2, "codes": [rworld.codes["Funding"].pk]}, format="json")
+        .status_code
+        == 404
+    )
+    assert _api(rworld.outsider).get(url).status_code == 404
+    gone = client.delete(
+        f"/api/v1/research/segments/{segment_id}/codes/{rworld.codes['Funding'].pk}/"
+    )
+    assert gone.status_code == 204
+    assert not Segment.objects.filter(pk=segment_id).exists()
+    assert AuditEvent.objects.filter(object_type="research.segment").count() == 2
+
+
+def test_applying_a_code_never_decrypts_the_transcript(rworld, monkeypatch):
+    """The coding endpoint reads only the length: decrypting would call the keyring."""
+    from safeharbor.core import crypto
+
+    t = rworld.transcripts[0]
+    client = _api(rworld.coder)
+    calls = []
+    real = crypto.Keyring.decrypt
+    monkeypatch.setattr(
+        crypto.Keyring, "decrypt", lambda self, *a: calls.append(a[1]) or real(self, *a)
+    )
+    response = client.post(
+        f"/api/v1/research/transcripts/{t.pk}/segments/",
+        {"start": 0, "end": 5, "codes": [rworld.codes["Funding"].pk]},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert b"research_transcript.text" not in calls
+
+
+def _count(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries)
+
+
+def test_pages_run_a_fixed_number_of_queries(rworld):
+    client = verified_client(rworld.lead)
+    s = rworld.study.pk
+    t = rworld.transcripts[0]
+    urls = [
+        f"/research/{s}/",
+        f"/research/{s}/analysis/",
+        f"/research/{s}/codebook/",
+        f"/research/{s}/transcripts/{t.pk}/",
+        f"/research/{s}/codes/{rworld.codes['Funding'].pk}/",
+        f"/api/v1/research/transcripts/{t.pk}/segments/",
+        f"/research/{s}/export/segments.csv",
+    ]
+    services.segment_apply(
+        actor=rworld.lead, transcript=t, start=0, end=5, codes=[rworld.codes["Funding"]]
+    )
+    few = {url: _count(client, url) for url in urls}
+    for index in range(10):
+        for transcript in rworld.transcripts:
+            services.segment_apply(
+                actor=rworld.coder,
+                transcript=transcript,
+                start=index,
+                end=index + 20,
+                codes=[rworld.codes["Funding"], rworld.codes["Tools"]],
+            )
+    services.code_create(actor=rworld.lead, study=rworld.study, name="More")
+    for url in urls:
+        assert _count(client, url) == few[url], url
+
+
+def test_the_nav_shows_research_to_researchers_and_team_members(rworld):
+    assert b"/research/" in verified_client(rworld.outsider).get("/").content
+    assert (
+        b"Research studies"
+        not in verified_client(rworld.world.county_caseworker).get("/youth/").content
+    )
+
+
+def test_withdrawal_page_offers_transcript_deletion(rworld):
+    client = verified_client(rworld.lead)
+    p = rworld.participants[2]
+    page = client.get(f"/research/{rworld.study.pk}/participants/{p.pk}/withdraw/")
+    assert "delete this participant" in page.content.decode()
+    client.post(
+        f"/research/{rworld.study.pk}/participants/{p.pk}/withdraw/", {"delete_transcripts": "on"}
+    )
+    assert not Transcript.objects.filter(participant=p).exists()
+    assert Participant.objects.get(pk=p.pk).withdrawn_at is not None
+
+
+def test_reads_are_audited(rworld):
+    client = verified_client(rworld.viewer)
+    s = rworld.study.pk
+    client.get(f"/research/{s}/participants/{rworld.participants[0].pk}/")
+    client.get(f"/research/{s}/transcripts/{rworld.transcripts[0].pk}/")
+    client.get(f"/research/{s}/analysis/")
+    kinds = set(
+        AuditEvent.objects.filter(actor=rworld.viewer, action="view").values_list(
+            "object_type", flat=True
+        )
+    )
+    assert {"research.participant", "research.transcript", "research.analysis"} <= kinds

@@ -1,0 +1,829 @@
+"""Study pages. Thin: selectors read (through the study policy), services write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from safeharbor.accounts.http import AuthenticatedHttpRequest
+from safeharbor.core.forms import add_service_errors
+
+from . import exports, forms, refi, rendering, selectors, services
+from .choices import DocumentKind
+from .models import Code, Memo, Segment
+from .policy import StudyAction, can_create_study
+from .transcripts import MAX_FILE_BYTES
+
+MAX_UPLOAD_TOTAL = 60 * 1024 * 1024
+
+
+def _save(form: Any, action: Callable[[], Any]) -> Any:
+    """Run a service; on ValidationError put the messages on the form and return None."""
+    try:
+        return action()
+    except ValidationError as exc:
+        add_service_errors(form, exc)
+        return None
+
+
+@login_required
+def study_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    studies = selectors.study_list(actor=request.user, request=request)
+    return render(
+        request,
+        "research/study_list.html",
+        {"studies": studies, "can_create": can_create_study(request.user)},
+    )
+
+
+@login_required
+def study_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if not can_create_study(request.user):
+        raise PermissionDenied
+    form = forms.StudyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        study = _save(form, lambda: services.study_create(actor=request.user, **form.cleaned_data))
+        if study is not None:
+            messages.success(request, _("Study created. You lead it."))
+            return redirect("research:study", study_id=study.pk)
+    return render(request, "research/form.html", {"form": form, "title": _("Start a study")})
+
+
+@login_required
+def study_detail(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    overview = selectors.study_overview(actor=request.user, study_id=study_id, request=request)
+    return render(request, "research/study_detail.html", {"o": overview, "study": overview.study})
+
+
+@login_required
+def study_edit(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, _access = selectors.study_get(
+        actor=request.user, study_id=study_id, action=StudyAction.MANAGE
+    )
+    initial = {
+        name: getattr(study, name)
+        for name in forms.StudySettingsForm.base_fields
+        if name != "interview_guide"
+    }
+    initial["interview_guide"] = "\n".join(study.interview_guide)
+    form = forms.StudySettingsForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if _save(
+            form,
+            lambda: services.study_update(actor=request.user, study=study, **form.cleaned_data),
+        ):
+            messages.success(request, _("Study settings saved."))
+            return redirect("research:study", study_id=study.pk)
+    return render(
+        request, "research/form.html", {"form": form, "study": study, "title": _("Study settings")}
+    )
+
+
+@login_required
+def member_add(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, _access = selectors.study_get(
+        actor=request.user, study_id=study_id, action=StudyAction.MANAGE
+    )
+    form = forms.MemberForm(
+        request.POST or None, users=selectors.user_choices_for_team(study=study)
+    )
+    if request.method == "POST" and form.is_valid():
+        if _save(
+            form, lambda: services.member_add(actor=request.user, study=study, **form.cleaned_data)
+        ):
+            messages.success(request, _("Study team updated."))
+            return redirect("research:study", study_id=study.pk)
+    return render(
+        request,
+        "research/form.html",
+        {"form": form, "study": study, "title": _("Add to the study team")},
+    )
+
+
+@login_required
+@require_POST
+def member_remove(request: AuthenticatedHttpRequest, study_id: int, member_id: int) -> HttpResponse:
+    study, member = selectors.member_get(actor=request.user, study_id=study_id, member_id=member_id)
+    try:
+        services.member_remove(actor=request.user, member=member)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Removed from the study team."))
+    return redirect("research:study", study_id=study.pk)
+
+
+@login_required
+def document_new(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, _access = selectors.study_get(
+        actor=request.user, study_id=study_id, action=StudyAction.MANAGE
+    )
+    form = forms.DocumentForm(
+        request.POST or None, initial={"kind": request.GET.get("kind", DocumentKind.CONSENT_FORM)}
+    )
+    if request.method == "POST" and form.is_valid():
+        if _save(
+            form,
+            lambda: services.document_add_version(
+                actor=request.user, study=study, **form.cleaned_data
+            ),
+        ):
+            messages.success(request, _("New version saved; earlier versions are kept."))
+            return redirect("research:study", study_id=study.pk)
+    return render(
+        request,
+        "research/form.html",
+        {"form": form, "study": study, "title": _("New document version")},
+    )
+
+
+@login_required
+def attribute_new(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, _access = selectors.study_get(
+        actor=request.user, study_id=study_id, action=StudyAction.MANAGE
+    )
+    form = forms.AttributeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _save(
+            form,
+            lambda: services.attribute_define(actor=request.user, study=study, **form.cleaned_data),
+        ):
+            messages.success(request, _("Attribute added."))
+            return redirect("research:study", study_id=study.pk)
+    return render(
+        request,
+        "research/form.html",
+        {"form": form, "study": study, "title": _("New participant attribute")},
+    )
+
+
+@login_required
+def participant_new(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, _access = selectors.study_get(
+        actor=request.user, study_id=study_id, action=StudyAction.MANAGE
+    )
+    form = forms.ParticipantForm(request.POST or None, attributes=list(study.attributes.all()))
+    if request.method == "POST" and form.is_valid():
+        participant = _save(
+            form,
+            lambda: services.participant_add(
+                actor=request.user,
+                study=study,
+                attributes=form.attribute_values(),
+                **form.participant_fields(),
+            ),
+        )
+        if participant is not None:
+            messages.success(request, _("Participant added."))
+            return redirect(
+                "research:participant", study_id=study.pk, participant_id=participant.pk
+            )
+    return render(
+        request, "research/form.html", {"form": form, "study": study, "title": _("New participant")}
+    )
+
+
+@login_required
+def participant_detail(
+    request: AuthenticatedHttpRequest, study_id: int, participant_id: int
+) -> HttpResponse:
+    study, access, participant = selectors.participant_page(
+        actor=request.user, study_id=study_id, participant_id=participant_id, request=request
+    )
+    return render(
+        request,
+        "research/participant_detail.html",
+        {
+            "study": study,
+            "participant": participant,
+            "access": access,
+            "values": participant.attribute_values.select_related("attribute"),
+            "transcripts": participant.transcripts.defer("text"),
+        },
+    )
+
+
+def _participant_form_view(
+    request: AuthenticatedHttpRequest,
+    study_id: int,
+    participant_id: int,
+    make_form: Callable[[Any, Any], Any],
+    action: Callable[[Any, Any, dict[str, Any]], Any],
+    title: str,
+    done: str,
+) -> HttpResponse:
+    study, participant = selectors.participant_get(
+        actor=request.user,
+        study_id=study_id,
+        participant_id=participant_id,
+        action=StudyAction.MANAGE,
+    )
+    form = make_form(study, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _save(form, lambda: action(study, participant, form.cleaned_data)) is not None:
+            messages.success(request, done)
+            return redirect(
+                "research:participant", study_id=study.pk, participant_id=participant.pk
+            )
+    return render(
+        request,
+        "research/form.html",
+        {"form": form, "study": study, "participant": participant, "title": title},
+    )
+
+
+@login_required
+def consent_new(
+    request: AuthenticatedHttpRequest, study_id: int, participant_id: int
+) -> HttpResponse:
+    return _participant_form_view(
+        request,
+        study_id,
+        participant_id,
+        lambda study, data: forms.ConsentForm(
+            data, documents=study.documents.filter(kind=DocumentKind.CONSENT_FORM)
+        ),
+        lambda study, p, data: services.consent_record(actor=request.user, participant=p, **data),
+        _("Record consent"),
+        _("Consent recorded."),
+    )
+
+
+@login_required
+def interview_new(
+    request: AuthenticatedHttpRequest, study_id: int, participant_id: int
+) -> HttpResponse:
+    from safeharbor.accounts.models import User
+
+    return _participant_form_view(
+        request,
+        study_id,
+        participant_id,
+        lambda study, data: forms.InterviewForm(
+            data, team=User.objects.filter(study_memberships__study=study)
+        ),
+        lambda study, p, data: services.interview_record(actor=request.user, participant=p, **data),
+        _("Record the interview"),
+        _("Interview recorded."),
+    )
+
+
+@login_required
+def debrief_new(
+    request: AuthenticatedHttpRequest, study_id: int, participant_id: int
+) -> HttpResponse:
+    return _participant_form_view(
+        request,
+        study_id,
+        participant_id,
+        lambda study, data: forms.DebriefForm(
+            data, documents=study.documents.filter(kind=DocumentKind.DEBRIEF_STATEMENT)
+        ),
+        lambda study, p, data: services.debrief_record(actor=request.user, participant=p, **data),
+        _("Record the debrief"),
+        _("Debrief recorded."),
+    )
+
+
+@login_required
+def withdraw(request: AuthenticatedHttpRequest, study_id: int, participant_id: int) -> HttpResponse:
+    return _participant_form_view(
+        request,
+        study_id,
+        participant_id,
+        lambda study, data: forms.WithdrawForm(data),
+        lambda study, p, data: services.participant_withdraw(
+            actor=request.user,
+            participant=p,
+            note=data["note"],
+            delete_transcripts=data["delete_transcripts"],
+        ),
+        _("Withdraw from the study"),
+        _("The participant has withdrawn; their data is no longer in any analysis or export."),
+    )
+
+
+@login_required
+def transcripts_import(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, _access = selectors.study_get(
+        actor=request.user, study_id=study_id, action=StudyAction.MANAGE
+    )
+    form = forms.TranscriptImportForm(
+        request.POST or None,
+        request.FILES or None,
+        participants=study.participants.filter(
+            withdrawn_at__isnull=True, consent__interview__isnull=False
+        ),
+    )
+    if request.method == "POST" and form.is_valid():
+        files = form.cleaned_data["upload"]
+        if sum(f.size for f in files) > MAX_UPLOAD_TOTAL:
+            form.add_error("upload", _("Import at most 60 MB at once."))
+        else:
+            single = form.cleaned_data["participant"] if len(files) == 1 else None
+            uploads = [
+                services.Upload(
+                    filename=f.name,
+                    content=f.read(MAX_FILE_BYTES + 1),
+                    participant=single,
+                )
+                for f in files
+            ]
+            created = _save(
+                form,
+                lambda: services.transcripts_import(
+                    actor=request.user, study=study, uploads=uploads
+                ),
+            )
+            if created is not None:
+                messages.success(request, _("%(n)s transcript(s) imported.") % {"n": len(created)})
+                return redirect("research:study", study_id=study.pk)
+    return render(
+        request,
+        "research/upload.html",
+        {"form": form, "study": study, "title": _("Import transcripts")},
+    )
+
+
+@login_required
+def transcript_detail(
+    request: AuthenticatedHttpRequest, study_id: int, transcript_id: int
+) -> HttpResponse:
+    page = selectors.transcript_page(
+        actor=request.user, study_id=study_id, transcript_id=transcript_id, request=request
+    )
+    form = forms.ApplyCodesForm(
+        request.POST or None,
+        paragraphs=page.paragraphs,
+        code_choices=[(e.code.pk, ("— " * e.depth) + e.code.name) for e in page.codes],
+    )
+    if request.method == "POST":
+        if not page.access.can_code:
+            raise Http404
+        if form.is_valid():
+            codes = selectors.codes_for_coding(
+                study_id=page.study.pk, code_ids=form.cleaned_data["codes"]
+            )
+            done = _save(
+                form,
+                lambda: services.segment_apply(
+                    actor=request.user,
+                    transcript=page.transcript,
+                    start=form.cleaned_data["start"],
+                    end=form.cleaned_data["end"],
+                    codes=codes,
+                ),
+            )
+            if done is not None:
+                messages.success(request, _("Coded."))
+                return redirect(
+                    "research:transcript", study_id=study_id, transcript_id=transcript_id
+                )
+    return render(
+        request,
+        "research/transcript.html",
+        {
+            "p": page,
+            "study": page.study,
+            "form": form,
+            "paragraph_options": rendering.paragraph_options(
+                page.paragraphs, form["paragraph"].value()
+            ),
+            "code_checkboxes": rendering.code_checkboxes(page.codes, form["codes"].value() or []),
+            "segment_list": rendering.segment_list(
+                study_id=page.study.pk,
+                segments=page.segments,
+                csrf=get_token(request),
+                can_code=page.access.can_code,
+            ),
+        },
+    )
+
+
+@login_required
+@require_POST
+def transcript_delete(
+    request: AuthenticatedHttpRequest, study_id: int, transcript_id: int
+) -> HttpResponse:
+    study, transcript = selectors.transcript_get(
+        actor=request.user,
+        study_id=study_id,
+        transcript_id=transcript_id,
+        action=StudyAction.MANAGE,
+    )
+    services.transcript_delete(actor=request.user, transcript=transcript)
+    messages.success(request, _("Transcript deleted with its coding."))
+    return redirect("research:study", study_id=study.pk)
+
+
+def _segment(request: AuthenticatedHttpRequest, study_id: int, segment_id: int) -> Segment:
+    segment = selectors.segment_for_coding(actor=request.user, segment_id=segment_id)
+    if segment.study_id != study_id:
+        raise Http404
+    return segment
+
+
+@login_required
+@require_POST
+def segment_remove_code(
+    request: AuthenticatedHttpRequest, study_id: int, segment_id: int, code_id: int
+) -> HttpResponse:
+    segment = _segment(request, study_id, segment_id)
+    _study, code = selectors.code_get(actor=request.user, study_id=study_id, code_id=code_id)
+    try:
+        services.segment_remove_code(actor=request.user, segment=segment, code=code)
+    except PermissionDenied as exc:
+        raise Http404 from exc
+    messages.success(request, _("Code removed."))
+    return redirect("research:transcript", study_id=study_id, transcript_id=segment.transcript_id)
+
+
+@login_required
+@require_POST
+def segment_exemplar(
+    request: AuthenticatedHttpRequest, study_id: int, segment_id: int
+) -> HttpResponse:
+    segment = _segment(request, study_id, segment_id)
+    services.segment_set_exemplar(
+        actor=request.user, segment=segment, is_exemplar=request.POST.get("is_exemplar") == "1"
+    )
+    return redirect("research:transcript", study_id=study_id, transcript_id=segment.transcript_id)
+
+
+@login_required
+@require_POST
+def memo_new(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, _access = selectors.study_get(
+        actor=request.user, study_id=study_id, action=StudyAction.CODE
+    )
+    form = forms.MemoForm(request.POST)
+    target: dict[str, Any] = {}
+    back = redirect("research:codebook", study_id=study.pk)
+    if request.POST.get("segment"):
+        segment = _segment(request, study_id, int(request.POST["segment"]))
+        target["segment"] = segment
+        back = redirect(
+            "research:transcript", study_id=study.pk, transcript_id=segment.transcript_id
+        )
+    elif request.POST.get("transcript"):
+        _s, transcript = selectors.transcript_get(
+            actor=request.user, study_id=study_id, transcript_id=int(request.POST["transcript"])
+        )
+        target["transcript"] = transcript
+        back = redirect("research:transcript", study_id=study.pk, transcript_id=transcript.pk)
+    elif request.POST.get("code"):
+        _s, code = selectors.code_get(
+            actor=request.user, study_id=study_id, code_id=int(request.POST["code"])
+        )
+        target["code"] = code
+        back = redirect("research:code", study_id=study.pk, code_id=code.pk)
+    if form.is_valid() and target:
+        try:
+            services.memo_add(
+                actor=request.user, study=study, body=form.cleaned_data["body"], **target
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Memo saved."))
+    else:
+        messages.error(request, _("Write the memo before saving it."))
+    return back
+
+
+@login_required
+@require_POST
+def coding_undo(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, _access = selectors.study_get(
+        actor=request.user, study_id=study_id, action=StudyAction.CODE
+    )
+    action = services.coding_undo(actor=request.user, study=study)
+    if action is None:
+        messages.info(request, _("Nothing to undo."))
+        return redirect("research:study", study_id=study.pk)
+    messages.success(request, _("Undone: %(what)s.") % {"what": action.get_kind_display()})
+    return redirect("research:transcript", study_id=study.pk, transcript_id=action.transcript_id)
+
+
+# --------------------------------------------------------------------------- codebook
+
+
+@login_required
+def codebook(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, access, entries = selectors.codebook_for(
+        actor=request.user, study_id=study_id, request=request
+    )
+    form = forms.CodeForm(request.POST or None, codes=study.codes.all())
+    if request.method == "POST":
+        if not access.can_manage:
+            raise Http404
+        if form.is_valid():
+            if _save(
+                form,
+                lambda: services.code_create(actor=request.user, study=study, **form.code_fields()),
+            ):
+                messages.success(request, _("Code added."))
+                return redirect("research:codebook", study_id=study.pk)
+    return render(
+        request,
+        "research/codebook.html",
+        {
+            "study": study,
+            "access": access,
+            "entries": entries,
+            "form": form,
+            "import_form": forms.CodebookImportForm(),
+        },
+    )
+
+
+@login_required
+def code_detail(request: AuthenticatedHttpRequest, study_id: int, code_id: int) -> HttpResponse:
+    participant = request.GET.get("participant")
+    study, code, rows = selectors.code_segments(
+        actor=request.user,
+        study_id=study_id,
+        code_id=code_id,
+        participant_id=int(participant) if participant and participant.isdigit() else None,
+        request=request,
+    )
+    _study, access = selectors.study_get(actor=request.user, study_id=study_id)
+    codes = study.codes.exclude(pk=code.pk)
+    return render(
+        request,
+        "research/code_detail.html",
+        {
+            "study": study,
+            "code": code,
+            "rows": rows,
+            "access": access,
+            "memos": Memo.objects.filter(code=code).select_related("author"),
+            "edit_form": forms.CodeEditForm(
+                initial={f: getattr(code, f) for f in forms.CodeEditForm.base_fields}
+            ),
+            "move_form": forms.CodeMoveForm(codes=codes, initial={"parent": code.parent_id}),
+            "merge_form": forms.CodeMergeForm(codes=codes),
+            "split_form": forms.CodeSplitForm(
+                segment_choices=[
+                    (r.segment_id, f"{r.participant_code}: {r.quote[:80]}") for r in rows
+                ]
+            ),
+            "memo_form": forms.MemoForm(),
+        },
+    )
+
+
+def _code_action(
+    request: AuthenticatedHttpRequest,
+    study_id: int,
+    code_id: int,
+    make_form: Callable[[Any, Code], Any],
+    action: Callable[[Code, dict[str, Any]], Any],
+    done: str,
+) -> HttpResponse:
+    study, code = selectors.code_get(
+        actor=request.user, study_id=study_id, code_id=code_id, action=StudyAction.MANAGE
+    )
+    form = make_form(study, code)
+    if form.is_valid():
+        try:
+            result = action(code, form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, done)
+            target = result if isinstance(result, Code) else code
+            return redirect("research:code", study_id=study.pk, code_id=target.pk)
+    else:
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+    return redirect("research:code", study_id=study.pk, code_id=code.pk)
+
+
+@login_required
+@require_POST
+def code_edit(request: AuthenticatedHttpRequest, study_id: int, code_id: int) -> HttpResponse:
+    return _code_action(
+        request,
+        study_id,
+        code_id,
+        lambda study, code: forms.CodeEditForm(request.POST),
+        lambda code, data: services.code_update(actor=request.user, code=code, **data),
+        _("Code saved."),
+    )
+
+
+@login_required
+@require_POST
+def code_move(request: AuthenticatedHttpRequest, study_id: int, code_id: int) -> HttpResponse:
+    return _code_action(
+        request,
+        study_id,
+        code_id,
+        lambda study, code: forms.CodeMoveForm(request.POST, codes=study.codes.exclude(pk=code.pk)),
+        lambda code, data: services.code_move(
+            actor=request.user, code=code, parent=data["parent"], position=data["position"]
+        ),
+        _("Code moved."),
+    )
+
+
+@login_required
+@require_POST
+def code_merge(request: AuthenticatedHttpRequest, study_id: int, code_id: int) -> HttpResponse:
+    return _code_action(
+        request,
+        study_id,
+        code_id,
+        lambda study, code: forms.CodeMergeForm(
+            request.POST, codes=study.codes.exclude(pk=code.pk)
+        ),
+        lambda code, data: services.code_merge(
+            actor=request.user, source=code, target=data["target"]
+        ),
+        _("Codes merged."),
+    )
+
+
+@login_required
+@require_POST
+def code_split(request: AuthenticatedHttpRequest, study_id: int, code_id: int) -> HttpResponse:
+    def make(study: Any, code: Code) -> Any:
+        ids = list(code.codings.values_list("segment_id", flat=True))
+        return forms.CodeSplitForm(request.POST, segment_choices=[(i, str(i)) for i in ids])
+
+    return _code_action(
+        request,
+        study_id,
+        code_id,
+        make,
+        lambda code, data: services.code_split(
+            actor=request.user, code=code, new_name=data["new_name"], segment_ids=data["segments"]
+        ),
+        _("Code split."),
+    )
+
+
+@login_required
+@require_POST
+def codebook_import(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, _access = selectors.study_get(
+        actor=request.user, study_id=study_id, action=StudyAction.MANAGE
+    )
+    form = forms.CodebookImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a codebook file."))
+        return redirect("research:codebook", study_id=study.pk)
+    upload = form.cleaned_data["file"]
+    try:
+        codes, report = refi.read_codebook(upload.name, upload.read(refi.MAX_CODEBOOK_BYTES + 1))
+        created = services.codebook_import(actor=request.user, study=study, codes=codes)
+    except (refi.ExchangeError, ValidationError) as exc:
+        messages.error(
+            request,
+            _("The codebook was not imported: %(why)s")
+            % {"why": " ".join(getattr(exc, "messages", [str(exc)]))},
+        )
+        return redirect("research:codebook", study_id=study.pk)
+    messages.success(request, _("%(n)s codes imported.") % {"n": len(created)})
+    for line in report.assumptions + report.dropped:
+        messages.warning(request, line)
+    return redirect("research:codebook", study_id=study.pk)
+
+
+@login_required
+def project_import(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, _access = selectors.study_get(
+        actor=request.user, study_id=study_id, action=StudyAction.MANAGE
+    )
+    form = forms.ProjectImportForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            project = refi.read_qdpx(upload.read(refi.MAX_PROJECT_BYTES + 1))
+            result = services.project_import(actor=request.user, study=study, project=project)
+        except refi.ExchangeError as exc:
+            form.add_error("file", str(exc))
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+    return render(
+        request,
+        "research/project_import.html",
+        {"form": form, "study": study, "result": result, "title": _("Import a REFI-QDA project")},
+    )
+
+
+# --------------------------------------------------------------------------- analysis and exports
+
+
+@login_required
+def analysis_view(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    page = selectors.analysis_page(actor=request.user, study_id=study_id, request=request)
+    return render(
+        request,
+        "research/analysis.html",
+        {
+            "a": page,
+            "study": page.study,
+            "saturation_text": exports.saturation_sentence(page.saturation),
+            "bars": _bars(page.saturation),
+            "heatmap_body": rendering.heatmap_body(study_id=page.study.pk, rows=page.matrix_rows),
+            **_disagreements(page),
+            "chart_width": 10 * len(page.saturation.steps) or 10,
+        },
+    )
+
+
+def _disagreements(page: Any, limit: int = 200) -> dict[str, Any]:
+    """The first ``limit`` disagreements with coder names, and how many more there are."""
+    if page.agreement is None:
+        return {"disagreements": [], "more_disagreements": 0}
+    names = page.coder_names
+    shown = [
+        (
+            d.participant_code,
+            d.code.name,
+            ", ".join(names.get(c, str(c)) for c in d.applied_by),
+            ", ".join(names.get(c, str(c)) for c in d.not_applied_by),
+        )
+        for d in page.agreement.disagreements[:limit]
+    ]
+    return {
+        "disagreements": shown,
+        "more_disagreements": max(0, len(page.agreement.disagreements) - limit),
+    }
+
+
+def _bars(saturation: Any) -> list[dict[str, Any]]:
+    """Bar geometry for the saturation chart (SVG attributes: the CSP allows no inline style)."""
+    peak = max((s.new_codes for s in saturation.steps), default=0) or 1
+    bars = []
+    for index, step in enumerate(saturation.steps):
+        height = round(95 * step.new_codes / peak, 1)
+        bars.append(
+            {
+                "x": index * 10 + 1,
+                "y": round(100 - height, 1),
+                "h": height,
+                "reached": step.index == saturation.reached_at,
+            }
+        )
+    return bars
+
+
+@login_required
+def codes_css(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    css = selectors.code_css(actor=request.user, study_id=study_id)
+    return HttpResponse(css, content_type="text/css; charset=utf-8")
+
+
+_EXPORTS: dict[str, tuple[str, str]] = {
+    "segments.csv": ("text/csv; charset=utf-8", "segments"),
+    "codebook.csv": ("text/csv; charset=utf-8", "codebook"),
+    "matrix.csv": ("text/csv; charset=utf-8", "matrix"),
+    "segments.xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "segments",
+    ),
+    "codebook.xlsx": (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "codebook",
+    ),
+    "matrix.xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "matrix"),
+    "codebook.qdc": ("application/xml", ""),
+    "project.qdpx": ("application/zip", ""),
+    "findings.docx": (
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "",
+    ),
+}
+
+
+@login_required
+def export(request: AuthenticatedHttpRequest, study_id: int, filename: str) -> HttpResponse:
+    if filename not in _EXPORTS:
+        raise Http404
+    content_type, table = _EXPORTS[filename]
+    actor = request.user
+    if filename.endswith(".csv"):
+        body = exports.table_csv(actor=actor, study_id=study_id, table=table, request=request)
+    elif filename.endswith(".xlsx"):
+        body = exports.table_xlsx(actor=actor, study_id=study_id, table=table, request=request)
+    elif filename == "codebook.qdc":
+        body = exports.codebook_qdc(actor=actor, study_id=study_id, request=request)
+    elif filename == "project.qdpx":
+        body = exports.project_qdpx(actor=actor, study_id=study_id, request=request)
+    else:
+        body = exports.findings_docx(actor=actor, study_id=study_id, request=request)
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="study-{study_id}-{filename}"'
+    return response

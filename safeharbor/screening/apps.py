@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class ScreeningConfig(AppConfig):
+    name = "safeharbor.screening"
+    label = "screening"
+    verbose_name = "Screening"
+
+    def ready(self) -> None:
+        from safeharbor.youth import panels
+
+        from .panels import youth_panel
+
+        panels.register(youth_panel, order=20)

@@ -1,0 +1,93 @@
+"""The research workbench in a browser: axe on every study page (desktop and phone), and coding
+by selecting text with the mouse, then by the keyboard-only form."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Page, expect
+
+from safeharbor.core.tests.personas import World
+from safeharbor.research.demo import seed_research_demo
+from safeharbor.research.models import Segment, Study, Transcript
+
+from .conftest import log_in
+from .test_accessibility import PageChecker
+
+pytestmark = pytest.mark.browser
+
+SHOTS = os.environ.get("SAFEHARBOR_SCREENSHOTS", "")
+
+
+def _shot(page: Page, name: str) -> None:
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
+
+
+@pytest.fixture
+def study(world: World) -> Study:
+    TOTPDevice.objects.create(user=world.university_researcher, name="App", confirmed=True)
+    seed_research_demo(lead=world.university_researcher)
+    return Study.objects.get()
+
+
+def test_study_pages_pass_axe(new_page, world, study):
+    check = PageChecker()
+    page = new_page()
+    log_in(page, world.university_researcher)
+    transcript = Transcript.objects.filter(study=study).order_by("name")[0]
+    code = study.codes.get(name="Agencies do not share")
+    participant = study.participants.get(code="P01")
+    for name, url in [
+        ("study list", "/research/"),
+        ("study", f"/research/{study.pk}/"),
+        ("participant", f"/research/{study.pk}/participants/{participant.pk}/"),
+        ("transcript", f"/research/{study.pk}/transcripts/{transcript.pk}/"),
+        ("codebook", f"/research/{study.pk}/codebook/"),
+        ("code", f"/research/{study.pk}/codes/{code.pk}/"),
+        ("analysis", f"/research/{study.pk}/analysis/"),
+        ("import transcripts", f"/research/{study.pk}/transcripts/import/"),
+        ("new study", "/research/new/"),
+    ]:
+        page.goto(url)
+        expect(page.locator("h1")).to_be_visible()
+        check(page, name)
+        _shot(page, name.replace(" ", "-"))
+    check.assert_clean()
+
+
+def test_code_by_selecting_text_and_by_keyboard(new_page, world, study):
+    page = new_page()
+    log_in(page, world.university_researcher)
+    transcript = Transcript.objects.filter(study=study).order_by("name")[0]
+    before = Segment.objects.filter(transcript=transcript).count()
+    page.goto(f"/research/{study.pk}/transcripts/{transcript.pk}/")
+    # select the words "Interviewer" of the first paragraph with the mouse
+    first = page.locator("#transcript p").first
+    box = first.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 1, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 60, box["y"] + box["height"] / 2)
+    page.mouse.up()
+    start = page.get_by_label("From character").input_value()
+    end = page.get_by_label("To character").input_value()
+    assert start == "0"
+    assert int(end) > 0
+    expect(page.locator("#selection-status")).to_contain_text("Selected")
+    page.get_by_label("Funding", exact=True).check()
+    page.get_by_role("button", name="Apply", exact=True).click()
+    expect(page.get_by_text("Coded.")).to_be_visible()
+    assert Segment.objects.filter(transcript=transcript).count() == before + 1
+    segment = Segment.objects.filter(transcript=transcript, start=0).get()
+    assert transcript.text[segment.start : segment.end].startswith("Interv")
+    # keyboard only: choose a paragraph, tick a code, apply
+    page.get_by_label("Paragraph").select_option(index=3)
+    page.get_by_label("Staff turnover").check()
+    page.get_by_role("button", name="Apply", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("Coded.")).to_be_visible()
+    assert Segment.objects.filter(transcript=transcript).count() == before + 2
+    _shot(page, "transcript-after-coding")
