@@ -262,9 +262,15 @@ def _database_line(result: dict[str, Any]) -> str:
             ("reused the database built " if build.get("cached") else "built ")
             + str(build["built_at"])
         )
-    parts.append(f"run took {result.get('wall_seconds')} s")
+    timing = f"run took {result.get('wall_seconds')} s"
+    if result.get("measure_seconds") is not None:
+        timing += f" (measuring {result['measure_seconds']} s"
+        if result.get("waited_for_quiet_s"):
+            timing += f", after waiting {result['waited_for_quiet_s']} s for a quieter machine"
+        timing += ")"
+    parts.append(timing)
     parts.append(f"load average {_load(result)}")
-    earlier = f" (an earlier run: {result.get('measured_at')})" if result.get("earlier") else ""
+    earlier = f" (measured {result.get('measured_at')})" if result.get("earlier") else ""
     return "; ".join(parts) + earlier + "."
 
 

@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    extend_schema_serializer,
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.exceptions import ValidationError
@@ -264,6 +265,7 @@ class AttentionItemSerializer(serializers.Serializer):
     action_url = serializers.CharField()
 
 
+@extend_schema_serializer(many=False)  # one page object with its items, not an array
 class AttentionSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     overdue = serializers.IntegerField()

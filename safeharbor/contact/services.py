@@ -58,6 +58,10 @@ def _require(actor: User, youth: Youth, category: str) -> None:
         raise PermissionDenied
 
 
+# Anything earlier is a typing mistake (and predates every youth we serve).
+EARLIEST_PLAUSIBLE_YEAR = 2000
+
+
 def _not_in_future(
     errors: dict[str, list[str]],
     field: str,
@@ -68,6 +72,8 @@ def _not_in_future(
         errors.setdefault(field, []).append(
             _("This time is in the future. Enter when it happened, or leave it as now.")
         )
+    if value is not None and value.year < EARLIEST_PLAUSIBLE_YEAR:
+        errors.setdefault(field, []).append(_("This date is too far in the past. Check the year."))
 
 
 def _raise(errors: dict[str, list[str]]) -> None:

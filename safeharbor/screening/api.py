@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import ValidationError
@@ -141,6 +141,7 @@ class BundleEntrySerializer(serializers.Serializer):
     resource = QuestionnaireResponseSerializer()
 
 
+@extend_schema_serializer(many=False)  # a FHIR Bundle object, not an array of them
 class ScreeningBundleSerializer(serializers.Serializer):
     """A FHIR ``searchset`` Bundle of the youth's screenings, newest first."""
 
