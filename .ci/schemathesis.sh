@@ -59,10 +59,16 @@ done
 curl -fsS -o /dev/null "${BASE}/api/schema/" || { echo "no schema at ${BASE}/api/schema/" >&2; exit 1; }
 
 echo "== schemathesis"
+# positive_data_acceptance (ST202) is excluded: our writes apply rules a JSON schema cannot state
+# (a contact attempt cannot be in the future or before 2000 in local time, a FHIR answer must be
+# one of the instrument's options, only supervisors may ask for a team's attention list), and
+# they answer such input with a documented 400/403. Every other check runs, including
+# negative_data_rejection, response_schema_conformance and not_a_server_error.
 status=0
 (cd "$SCRATCH" && "$ROOT/.venv/bin/schemathesis" run "${BASE}/api/schema/" \
   --header "Authorization: Token ${KEY}" \
   --checks all \
+  --exclude-checks positive_data_acceptance \
   --max-examples 50 \
   --seed "${SCHEMATHESIS_SEED:-20260101}" \
   --request-timeout 30) || status=$?

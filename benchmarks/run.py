@@ -62,8 +62,10 @@ below was written by the command named with it; rerun it rather than editing the
   `benchmarks/bench_*.py` on SQLite and, when PostgreSQL answers at `$BENCH_PG_URL` (default
   `postgres://postgres@127.0.0.1:5432/bench_foundation`), on PostgreSQL too, and rewrites the
   marked section of this file for each benchmark. `--only foundation` runs one benchmark,
-  `--db sqlite` one database, `--quick` a small smoke run (it prints and leaves this file alone),
-  `--rebuild` ignores a cached database. Raw results are kept in `benchmarks/out/`.
+  `--db sqlite` one database (the other column keeps its last kept result, dated), `--quick` a
+  small smoke run (it prints and leaves this file alone), `--rebuild` ignores a cached database,
+  `--quiet-wait 1500` waits longer for a quiet machine, `--render` rewrites the sections from the
+  results kept in `benchmarks/out/` without running anything.
 - **What is measured:** server time, the wall time of `django.test.Client.get` in the benchmark's
   process: URL routing, every middleware (the session is saved on each request, MFA, CSP, axes),
   the view, its queries, its audit events and the template. No web server and no network, so a
@@ -270,7 +272,10 @@ def _database_line(result: dict[str, Any]) -> str:
         timing += ")"
     parts.append(timing)
     parts.append(f"load average {_load(result)}")
-    earlier = f" (measured {result.get('measured_at')})" if result.get("earlier") else ""
+    earlier = ""
+    if result.get("earlier"):
+        how = f" with `{result['command']}`" if result.get("command") else ""
+        earlier = f" (measured {result.get('measured_at')}{how})"
     return "; ".join(parts) + earlier + "."
 
 
@@ -289,7 +294,7 @@ def render_section(
     stamps = [str(r["measured_at"]) for r in results.values() if r.get("measured_at")]
     if results and stamps and all(r.get("earlier") for r in results.values()):
         when = max(stamps)  # re-rendered from kept results: when they were measured
-    lines.append(f"Measured {when} with `{command}`.")
+    lines.append(f"Measured {when} with {command}.")
     lines.append("")
     ram = f", {host['ram_gib']} GiB RAM" if host.get("ram_gib") else ""
     lines.append(
@@ -414,9 +419,9 @@ def main() -> int:
             )
         if args.render and not results:
             continue
-        shown = command
+        shown = f"`{command}`"
         if args.render:
-            shown = " and ".join(sorted({str(r.get("command", "?")) for r in results.values()}))
+            shown = " and ".join(sorted({f"`{r.get('command', '?')}`" for r in results.values()}))
         body, all_pass = render_section(name, results, skipped, shown, host)
         print(body)
         crashed = [COLUMN[db] for db, result in results.items() if "error" in result]

@@ -57,7 +57,8 @@ def _youth_model() -> Any:
     return apps.get_model("youth", "Youth")
 
 
-def _active_care_team(user: User, today: datetime.date) -> Q:
+def active_care_team(user: User, today: datetime.date) -> Q:
+    """The user's own care-team rows that are current today (for CareTeamMember filters)."""
     return (
         Q(user=user) & Q(starts_on__lte=today) & (Q(ends_on__isnull=True) | Q(ends_on__gte=today))
     )
@@ -134,7 +135,7 @@ def access_for_many(user: User, youths: Iterable[Youth]) -> dict[Any, YouthAcces
     ids = [youth.pk for youth in youths]
     on_team_ids = set(
         apps.get_model("youth", "CareTeamMember")
-        .objects.filter(_active_care_team(user, today), youth_id__in=ids)
+        .objects.filter(active_care_team(user, today), youth_id__in=ids)
         .values_list("youth_id", flat=True)
     )
     consented: dict[Any, set[str]] = {pk: set() for pk in ids}
@@ -185,7 +186,7 @@ def visible_youth(user: User) -> QuerySet[Youth]:
     today = clock.today()
     now = clock.now()
     care_team = apps.get_model("youth", "CareTeamMember").objects.filter(
-        _active_care_team(user, today), youth=OuterRef("pk")
+        active_care_team(user, today), youth=OuterRef("pk")
     )
     consent = apps.get_model("youth", "ConsentToShare").objects.filter(
         _live_consent(agency_id, today), youth=OuterRef("pk")

@@ -8,11 +8,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from safeharbor.access.choices import Category
-from safeharbor.access.policy import YouthAccess, access_for, access_for_many, visible_youth
+from safeharbor.access.policy import (
+    YouthAccess,
+    access_for,
+    access_for_many,
+    active_care_team,
+    visible_youth,
+)
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record, record_each_youth
 from safeharbor.core import clock
@@ -41,12 +47,12 @@ def youth_list(*, actor: User, only_my_caseload: bool = True) -> QuerySet[Youth]
     """Youth the actor may know of; by default only those on the actor's current care team."""
     queryset = visible_youth(actor)
     if only_my_caseload:
-        today = clock.today()
-        queryset = (
-            queryset.filter(care_team__user=actor, care_team__starts_on__lte=today)
-            .exclude(care_team__ends_on__lt=today)
-            .distinct()
+        # The actor's own current membership only: a former worker's ended row must not hide
+        # the youth from the new lead.
+        mine = CareTeamMember.objects.filter(
+            active_care_team(actor, clock.today()), youth=OuterRef("pk")
         )
+        queryset = queryset.filter(Exists(mine))
     return queryset.select_related("owning_agency").only(*_LIST_FIELDS).order_by("record_number")
 
 

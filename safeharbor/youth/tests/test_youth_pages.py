@@ -119,3 +119,20 @@ def test_signed_in_pages_are_never_cached(world):
 def test_agency_admins_do_not_reach_create_or_find(world, path):
     response = verified_client(world.county_admin).get(reverse(path))
     assert response.status_code == 403
+
+
+def test_a_former_workers_ended_membership_does_not_hide_the_youth_from_the_new_lead(world):
+    import datetime
+
+    from safeharbor.youth.services import care_team_add
+
+    care_team_add(
+        actor=world.county_caseworker,
+        youth=world.maya,
+        user=world.county_supervisor,
+        team_role="caseworker",
+        starts_on=datetime.date(2020, 1, 1),
+        ends_on=datetime.date(2020, 6, 1),
+    )
+    body = verified_client(world.county_caseworker).get(reverse("youth:caseload")).content
+    assert world.maya.record_number in body.decode()
