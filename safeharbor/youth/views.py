@@ -247,6 +247,10 @@ def access_log(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpRe
     if not can_view_access_log(actor, youth):
         raise Http404
     events = list(audit_events_for_youth(youth_id=youth.pk))
+    # Translate each action label once, not once per row (get_action_display rebuilds them).
+    labels = {value: str(label) for value, label in AuditAction.choices}
+    for event in events:
+        event.action_label = labels.get(event.action, event.action)  # type: ignore[attr-defined]
     record(
         actor=actor,
         action=AuditAction.VIEW,

@@ -136,3 +136,14 @@ def test_a_former_workers_ended_membership_does_not_hide_the_youth_from_the_new_
     )
     body = verified_client(world.county_caseworker).get(reverse("youth:caseload")).content
     assert world.maya.record_number in body.decode()
+
+
+def test_the_access_log_names_who_did_what(world):
+    verified_client(world.county_caseworker).get(reverse("youth:detail", args=[world.maya.pk]))
+    body = (
+        verified_client(world.county_supervisor)
+        .get(reverse("youth:access_log", args=[world.maya.pk]))
+        .content.decode()
+    )
+    assert "county_caseworker" in body
+    assert "viewed youth.youth" in body
