@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 from django.http import HttpRequest
 
 from safeharbor.core import clock
@@ -106,6 +107,29 @@ def record(
         "reason": reason[:500],
     }
     return _append(_Who.of(actor, actor_label, request), [entry])[0]
+
+
+def record_object(
+    *,
+    actor: Any,
+    action: AuditAction | str,
+    obj: Model,
+    youth_id: uuid.UUID | None = None,
+    category: str = "",
+    reason: str = "",
+    request: HttpRequest | None = None,
+) -> AuditEvent:
+    """``record`` for an event about one model instance, named by its app label and model."""
+    return record(
+        actor=actor,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=obj.pk,
+        youth_id=youth_id,
+        category=category,
+        reason=reason,
+        request=request,
+    )
 
 
 @transaction.atomic

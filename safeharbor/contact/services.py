@@ -23,7 +23,7 @@ from safeharbor.access.choices import Action, Category
 from safeharbor.access.policy import can
 from safeharbor.accounts.choices import Role
 from safeharbor.audit.choices import AuditAction
-from safeharbor.audit.services import record
+from safeharbor.audit.services import record, record_object
 from safeharbor.core import clock
 
 from .choices import Channel, Outcome, ReportTo
@@ -105,11 +105,10 @@ def contact_rule_set(
     rule.location_attempt_days = location_attempt_days
     rule.full_clean()
     rule.save()
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.UPDATE,
-        object_type="contact.contactrule",
-        object_id=rule.pk,
+        obj=rule,
         reason=(
             f"lost contact {lost_contact_days} d, stabilisation {stabilisation_hours} h, "
             f"location attempts {location_attempt_days} d"
@@ -196,11 +195,10 @@ def contact_plan_save(
     for row in rows:
         row.full_clean(exclude=["plan"])
     ContactMethod.objects.bulk_create(rows)
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.CREATE if created else AuditAction.UPDATE,
-        object_type="contact.contactplan",
-        object_id=plan.pk,
+        obj=plan,
         youth_id=youth.pk,
         category=Category.CONTACT_PLAN,
     )
@@ -245,11 +243,10 @@ def contact_attempt_log(
     )
     attempt.full_clean()
     attempt.save()
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.CREATE,
-        object_type="contact.contactattempt",
-        object_id=attempt.pk,
+        obj=attempt,
         youth_id=youth.pk,
         category=Category.CONTACT_PLAN,
     )
@@ -284,11 +281,10 @@ def check_in_schedule(
     )
     check_in.full_clean()
     check_in.save()
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.CREATE,
-        object_type="contact.checkin",
-        object_id=check_in.pk,
+        obj=check_in,
         youth_id=youth.pk,
         category=Category.CONTACT_PLAN,
     )
@@ -302,11 +298,10 @@ def check_in_cancel(*, actor: User, check_in: CheckIn) -> CheckIn:
         raise ValidationError(_("This check-in was already cancelled."))
     check_in.cancelled_at = clock.now()
     check_in.save(update_fields=["cancelled_at", "updated_at"])
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.REVOKE,
-        object_type="contact.checkin",
-        object_id=check_in.pk,
+        obj=check_in,
         youth_id=check_in.youth_id,
         category=Category.CONTACT_PLAN,
     )
@@ -375,11 +370,10 @@ def missing_episode_open(
     )
     episode.full_clean()
     episode.save()
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.CREATE,
-        object_type="contact.missingepisode",
-        object_id=episode.pk,
+        obj=episode,
         youth_id=youth.pk,
         category=Category.MISSING_EPISODES,
     )
@@ -407,11 +401,10 @@ def missing_episode_update(
         setattr(episode, name, _clean_text(changes[name]))
     episode.full_clean()
     episode.save(update_fields=[*changed, "updated_at"])
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.UPDATE,
-        object_type="contact.missingepisode",
-        object_id=episode.pk,
+        obj=episode,
         youth_id=episode.youth_id,
         category=Category.MISSING_EPISODES,
         reason="changed: " + ", ".join(changed),
@@ -475,11 +468,10 @@ def missing_episode_report(
             fields.append("ncmec_case_number")
     episode.full_clean()
     episode.save(update_fields=[*fields, "updated_at"])
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.UPDATE,
-        object_type="contact.missingepisode",
-        object_id=episode.pk,
+        obj=episode,
         youth_id=episode.youth_id,
         category=Category.MISSING_EPISODES,
         reason=f"reported to {to}",
@@ -517,11 +509,10 @@ def location_attempt_add(
     )
     attempt.full_clean()
     attempt.save()
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.CREATE,
-        object_type="contact.locationattempt",
-        object_id=attempt.pk,
+        obj=attempt,
         youth_id=episode.youth_id,
         category=Category.MISSING_EPISODES,
     )
@@ -551,11 +542,10 @@ def missing_episode_close(
     episode.ended_at = ended_at
     episode.full_clean()
     episode.save(update_fields=["ended_at", "updated_at"])
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.UPDATE,
-        object_type="contact.missingepisode",
-        object_id=episode.pk,
+        obj=episode,
         youth_id=episode.youth_id,
         category=Category.MISSING_EPISODES,
         reason="returned",
@@ -600,11 +590,10 @@ def return_interview_record(
     )
     interview.full_clean()
     interview.save()
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.CREATE,
-        object_type="contact.returninterview",
-        object_id=interview.pk,
+        obj=interview,
         youth_id=episode.youth_id,
         category=Category.NOTES,
     )
@@ -630,11 +619,10 @@ def return_screening_record(
     episode.return_screening_by = actor
     episode.full_clean()
     episode.save(update_fields=["return_screening_at", "return_screening_by", "updated_at"])
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.UPDATE,
-        object_type="contact.missingepisode",
-        object_id=episode.pk,
+        obj=episode,
         youth_id=episode.youth_id,
         category=Category.SCREENING,
         reason="screened after return",
@@ -672,11 +660,10 @@ def notification_preference_save(
     preference.sms_number = number
     preference.full_clean()
     preference.save()
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.UPDATE,
-        object_type="contact.notificationpreference",
-        object_id=preference.pk,
+        obj=preference,
     )
     return preference
 
@@ -696,11 +683,10 @@ def calendar_feed_rotate(*, actor: User) -> str:
     feed.token_hash = feed_token_hash(token)
     feed.full_clean()
     feed.save()
-    record(
+    record_object(
         actor=actor,
         action=AuditAction.CREATE,
-        object_type="contact.calendarfeed",
-        object_id=feed.pk,
+        obj=feed,
         reason="feed link created or replaced",
     )
     return token

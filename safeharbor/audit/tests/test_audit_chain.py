@@ -205,3 +205,16 @@ def test_concurrent_writers_never_fork_the_chain() -> None:
     checked, broken = audit_chain_verify()
     assert broken is None
     assert checked == len(seqs)
+
+
+def test_record_object_names_the_instance_by_app_label_and_model(world) -> None:
+    from safeharbor.audit.services import record_object
+
+    event = record_object(
+        actor=world.county_caseworker,
+        action="view",
+        obj=world.maya,
+        youth_id=world.maya.pk,
+        category="identity",
+    )
+    assert (event.object_type, event.object_id) == ("youth.youth", str(world.maya.pk))
