@@ -12,6 +12,7 @@ urlpatterns = [
     path("research/", include("safeharbor.research.urls")),
     path("contact/", include("safeharbor.contact.urls")),
     path("screening/", include("safeharbor.screening.urls")),
+    path("referrals/", include("safeharbor.referrals.urls")),
     path("", include("safeharbor.directory.urls")),  # /find/, /directory/, /api/hsds/
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(("config.api", "api"), namespace="api")),

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "safeharbor.screening",
     "safeharbor.research",
     "safeharbor.directory",
+    "safeharbor.referrals",
 ]
 
 MIDDLEWARE = [

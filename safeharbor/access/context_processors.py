@@ -22,6 +22,8 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((reverse("youth:caseload"), _("My youth")))
         items.append((reverse("contact:attention"), _("Needs attention")))
         items.append((reverse("screening:due"), _("Screening")))
+        if user.role != Role.AGENCY_ADMIN:
+            items.append((reverse("referrals:sent"), _("Referrals")))
     if can_open_break_glass(user):
         items.append((reverse("youth:search"), _("Find a youth")))
     if can_create_youth(user):

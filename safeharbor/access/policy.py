@@ -229,3 +229,15 @@ def can_review_break_glass(user: User) -> bool:
     if not user.is_authenticated:
         return False
     return user.role in (Role.SUPERVISOR, Role.AGENCY_ADMIN)
+
+
+def can_answer_referrals(user: User, receiving_agency_id: int | None) -> bool:
+    """Staff of the agency a referral was sent to answer it (accept, decline, complete).
+
+    Answering shows the referral's de-identified core; what it shows of the youth beyond that is
+    ``access_for`` (a live consent naming the agency), like any other read of the record."""
+    if not user.is_authenticated or receiving_agency_id is None:
+        return False
+    if user.role not in YOUTH_DATA_ROLES or user.role == Role.AGENCY_ADMIN:
+        return False
+    return user.agency_id_or_none == receiving_agency_id
