@@ -46,7 +46,8 @@ def test_the_note_is_encrypted_at_rest(world: World, clinic_service: Service) ->
         with connection.cursor() as cursor:
             cursor.execute("SELECT note FROM referrals_referral WHERE id = %s", [referral.pk])
             row = cursor.fetchone()
-    assert "Spanish" not in row[0] and row[0].startswith("v1.")
+    assert "Spanish" not in row[0]
+    assert row[0].startswith("v1.")
 
 
 def test_only_those_who_may_change_referrals_refer(world: World, clinic_service: Service) -> None:
@@ -90,8 +91,10 @@ def test_the_service_answers_and_closes_with_an_outcome(
         outcome=Outcome.GOT_HELP,
         note="Six sessions booked.",
     )
-    assert closed.status == Status.COMPLETED and closed.outcome == Outcome.GOT_HELP
-    assert closed.closed_at is not None and closed.accepted_at is not None
+    assert closed.status == Status.COMPLETED
+    assert closed.outcome == Outcome.GOT_HELP
+    assert closed.closed_at is not None
+    assert closed.accepted_at is not None
     # The referring worker has not seen it yet: it stands out for them.
     assert closed.outcome_seen_at is None
     assert [e.to_status for e in closed.history.all()] == [
@@ -183,7 +186,8 @@ def test_off_platform_the_worker_records_the_services_answer(
 
 def test_a_draft_is_sent_later(world: World, clinic_service: Service) -> None:
     draft = refer(world, clinic_service, send=False)
-    assert draft.status == Status.DRAFT and draft.sent_at is None
+    assert draft.status == Status.DRAFT
+    assert draft.sent_at is None
     # The service cannot answer a draft.
     with pytest.raises(ValidationError):
         services.referral_move(
