@@ -33,7 +33,7 @@ from safeharbor.youth.api import (
 )
 
 from . import attention, deadlines, selectors, services
-from .choices import AttentionKind, Channel, Outcome
+from .choices import Channel, Outcome
 from .models import ContactAttempt, ContactPlan, MissingEpisode
 
 _NOT_FOUND = {
@@ -255,7 +255,8 @@ class MissingEpisodeViewSet(viewsets.ViewSet):
 
 
 class AttentionItemSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(AttentionKind.choices)
+    # This app's kinds and those other apps add (registered before URLs are loaded).
+    kind = serializers.ChoiceField(attention.kind_choices())
     youth_id = serializers.UUIDField(source="item.youth_id")
     record_number = serializers.CharField(source="item.record_number")
     display_name = serializers.CharField(source="item.display_name", allow_null=True)

@@ -16,6 +16,9 @@ rule (``ContactRule``, or the defaults):
   youth who are missing are left out (their episode is listed instead). Listed from a day
   before it is due.
 
+Other apps add rows of their own through ``youth.attention`` (screenings due, referrals
+waiting too long), checked, paged, named and audited here like the rows above.
+
 Scope: a worker's page covers the youth on their current care team (and their own stabilisation
 tasks); a supervisor's page covers every youth their agency owns. The number of queries does not
 depend on how many youth or rows there are.
@@ -44,6 +47,7 @@ from safeharbor.accounts.choices import Role
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record_each_youth
 from safeharbor.core import clock
+from safeharbor.youth import attention as youth_attention
 from safeharbor.youth.choices import TeamRole
 from safeharbor.youth.models import CareTeamMember, Youth
 
@@ -80,12 +84,22 @@ class Item:
     worker_id: int | None = None
     display_name: str | None = None
     team: str = ""
+    # A row another app adds (``youth.attention``) brings its own rank, category and action.
+    extra: youth_attention.Due | None = None
 
     def overdue(self, now: datetime.datetime) -> bool:
         return deadlines.is_overdue(self.due, now)
 
+    @property
+    def urgency(self) -> int:
+        return self.extra.urgency if self.extra else _PRIORITY[AttentionKind(self.kind)]
+
+    @property
+    def category(self) -> str:
+        return self.extra.category if self.extra else _CATEGORY[AttentionKind(self.kind)]
+
     def sort_key(self, now: datetime.datetime) -> tuple[bool, int, datetime.datetime, str]:
-        return (not self.overdue(now), _PRIORITY[AttentionKind(self.kind)], self.due, self.kind)
+        return (not self.overdue(now), self.urgency, self.due, self.kind)
 
 
 @dataclass(frozen=True)
@@ -292,8 +306,18 @@ def compute(
         + _stabilisation(scope, rules, now, stabilisation_user)
         + _lost_contact(scope, rules, now)
     )
+    for source in youth_attention.sources():
+        items += [
+            Item(due.kind, due.youth_id, due.record_number, due.due, extra=due)
+            for due in source(scope, now, stabilisation_user)
+        ]
     items.sort(key=lambda item: item.sort_key(now))
     return items
+
+
+def kind_choices() -> list[tuple[str, Any]]:
+    """This app's kinds of row, then those other apps registered (``youth.attention``)."""
+    return list(AttentionKind.choices) + list(youth_attention.kinds().items())
 
 
 def counts(items: list[Item], now: datetime.datetime) -> Counts:
@@ -348,8 +372,7 @@ def _items_and_access(
     allowed = [
         item
         for item in items
-        if item.youth_id in accesses
-        and accesses[item.youth_id].allows(Action.VIEW, _CATEGORY[AttentionKind(item.kind)])
+        if item.youth_id in accesses and accesses[item.youth_id].allows(Action.VIEW, item.category)
     ]
     return allowed, accesses
 
@@ -380,6 +403,8 @@ def return_screening_url(youth_id: uuid.UUID, episode_id: int) -> str:
 
 
 def _action(item: Item, *, team: bool) -> tuple[str, str]:
+    if item.extra is not None:
+        return item.extra.action_url, item.extra.action_label
     kind = AttentionKind(item.kind)
     if kind in (AttentionKind.REPORT_LAW_ENFORCEMENT, AttentionKind.REPORT_NCMEC):
         to = (
@@ -449,7 +474,7 @@ def attention_page(
         ):
             teams.setdefault(youth_id, []).append(f"{first} {last}".strip() or username)
     rows = []
-    labels = {value: str(label) for value, label in AttentionKind.choices}
+    labels = {value: str(label) for value, label in kind_choices()}
     ahead, late = _("%(t)s left"), _("overdue by %(t)s")
     for item in page_items:
         shown = replace(
@@ -472,12 +497,14 @@ def attention_page(
                 due_iso=item.due.isoformat(),
             )
         )
+    shown_categories: set[str] = {Category.IDENTITY, Category.MISSING_EPISODES}
+    shown_categories |= {item.category for item in page_items}
     record_each_youth(
         actor=actor,
         action=AuditAction.LIST,
         object_type="contact.attention",
         youth_ids=sorted(ids),
-        category=f"{Category.IDENTITY},{Category.MISSING_EPISODES}",
+        category=",".join(sorted(shown_categories)),
         request=request,
     )
     return AttentionPage(rows=rows, page=page, counts=counts(items, now), now=now, team=team)

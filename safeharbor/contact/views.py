@@ -420,7 +420,7 @@ def _attention(request: AuthenticatedHttpRequest, *, team: bool) -> HttpResponse
             "unread": selectors.unread_count(actor=actor),
             "kinds": [
                 (label, page.counts.by_kind.get(value, 0))
-                for value, label in attention.AttentionKind.choices
+                for value, label in attention.kind_choices()
             ],
         },
     )

@@ -318,4 +318,6 @@ def test_the_pages_queries_do_not_grow_with_youth_or_rows(world, now, who, url):
     add_youth_with_items(world, 30, now - HOUR)
     many = count_queries(client, path, moment)
     assert many == few
-    assert few <= 26
+    # Session, MFA, the page's own queries, and a fixed few for each other app's rows
+    # (screening: reports, events, rescreen intervals; referrals: one).
+    assert few <= 30
