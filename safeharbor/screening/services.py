@@ -24,6 +24,7 @@ from safeharbor.accounts.choices import Role
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record
 from safeharbor.core import clock
+from safeharbor.youth.signals import screening_completed
 
 from . import scoring
 from .choices import (
@@ -354,6 +355,13 @@ def screening_save_answers(
     return screening
 
 
+def _announce_completed(actor: User, screening: Screening) -> None:
+    """Tell other capabilities (e.g. a return from a missing episode waiting for its screen)."""
+    screening_completed.send(
+        sender=Screening, actor=actor, youth=screening.youth, completed_at=screening.completed_at
+    )
+
+
 @transaction.atomic
 def screening_complete(*, actor: User, screening: Screening) -> Screening:
     """Score a draft whose enabled questions are all answered, and finish it."""
@@ -377,6 +385,7 @@ def screening_complete(*, actor: User, screening: Screening) -> Screening:
         ]
     )
     _audit(actor, AuditAction.UPDATE, screening, f"completed: {screening.computed_level}")
+    _announce_completed(actor, screening)
     return screening
 
 
@@ -418,6 +427,8 @@ def screening_submit(
         screening,
         f"submitted {instrument.canonical}: {screening.computed_level or 'draft'}",
     )
+    if screening.status == ScreeningStatus.COMPLETED:
+        _announce_completed(actor, screening)
     return screening
 
 
