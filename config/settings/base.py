@@ -157,6 +157,10 @@ SAFEHARBOR_SMS_SENDER = env.str(
 SAFEHARBOR_BREAK_GLASS_MINUTES = env.int("SAFEHARBOR_BREAK_GLASS_MINUTES", default=60)
 # A completed screening may be corrected in place this many days; after that, only amended.
 SAFEHARBOR_SCREENING_EDIT_WINDOW_DAYS = env.int("SAFEHARBOR_SCREENING_EDIT_WINDOW_DAYS", default=7)
+# Referrals: a service answers within this many hours, and records an outcome within this many
+# days of accepting, or the referral is "waiting too long" (docs/referrals.md).
+SAFEHARBOR_REFERRAL_REPLY_HOURS = env.int("SAFEHARBOR_REFERRAL_REPLY_HOURS", default=48)
+SAFEHARBOR_REFERRAL_OUTCOME_DAYS = env.int("SAFEHARBOR_REFERRAL_OUTCOME_DAYS", default=30)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]

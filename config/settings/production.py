@@ -2,7 +2,7 @@
 
 import environ
 
-from ._env import env, require
+from ._env import email_settings, env, require
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -24,3 +24,10 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# Outgoing e-mail (digest notifications): EMAIL_URL=smtp+tls://user:password@mail.example.org:587
+# (STARTTLS) or smtp+ssl://...:465. Without it, mail goes to the local SMTP relay on port 25.
+if env.str("EMAIL_URL", default=""):
+    vars().update(email_settings("EMAIL_URL"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Safe Harbor <safeharbor@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -19,11 +19,11 @@ MATCH_WITHIN = datetime.timedelta(hours=48)
 
 
 def reply_within() -> datetime.timedelta:
-    return datetime.timedelta(hours=getattr(settings, "SAFEHARBOR_REFERRAL_REPLY_HOURS", 48))
+    return datetime.timedelta(hours=settings.SAFEHARBOR_REFERRAL_REPLY_HOURS)
 
 
 def outcome_within() -> datetime.timedelta:
-    return datetime.timedelta(days=getattr(settings, "SAFEHARBOR_REFERRAL_OUTCOME_DAYS", 30))
+    return datetime.timedelta(days=settings.SAFEHARBOR_REFERRAL_OUTCOME_DAYS)
 
 
 def matched_within_48_hours(referral: Referral, now: datetime.datetime) -> bool | None:

@@ -44,3 +44,46 @@ def test_missing_variable_stops_start_up_with_one_line_naming_it(missing, tmp_pa
     assert len(lines) == 1, result.stderr
     assert missing in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_outgoing_mail_comes_from_email_url(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in REQUIRED}
+    env.update(FULL_ENV)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
+    env["EMAIL_URL"] = "smtp+tls://digest:s3cret@mail.example.org:587"
+    env["DEFAULT_FROM_EMAIL"] = "Harbor County <no-reply@example.org>"
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_HOST_USER, "
+        "s.EMAIL_HOST_PASSWORD, s.DEFAULT_FROM_EMAIL, sep='|')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(settings.BASE_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "mail.example.org|587|True|digest|s3cret|Harbor County <no-reply@example.org>"
+    )
+
+
+def test_a_malformed_email_url_stops_start_up_with_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in REQUIRED}
+    env.update(FULL_ENV)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
+    env["EMAIL_URL"] = "pigeon://loft:1"
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(settings.BASE_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "EMAIL_URL" in line
