@@ -8,6 +8,7 @@ from safeharbor.contact.api import (
     ContactPlanViewSet,
     MissingEpisodeViewSet,
 )
+from safeharbor.referrals.api import ReferralInboxViewSet, ReferralViewSet, YouthReferralViewSet
 from safeharbor.research.api import CodeSegmentsViewSet, SegmentCodeViewSet, TranscriptCodingViewSet
 from safeharbor.screening.api import YouthScreeningViewSet
 from safeharbor.youth.api import YouthConsentViewSet, YouthViewSet
@@ -60,5 +61,21 @@ urlpatterns = [
         "youth/<uuid:youth_id>/screenings/<int:screening_id>/",
         YouthScreeningViewSet.as_view({"get": "retrieve"}),
         name="youth-screening",
+    ),
+    path(
+        "youth/<uuid:youth_id>/referrals/",
+        YouthReferralViewSet.as_view({"get": "list", "post": "create"}),
+        name="youth-referrals",
+    ),
+    path("referrals/inbox/", ReferralInboxViewSet.as_view({"get": "list"}), name="referral-inbox"),
+    path(
+        "referrals/<uuid:referral_id>/",
+        ReferralViewSet.as_view({"get": "retrieve"}),
+        name="referral-detail",
+    ),
+    path(
+        "referrals/<uuid:referral_id>/status/",
+        ReferralViewSet.as_view({"post": "move"}),
+        name="referral-status",
     ),
 ]

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "safeharbor.research",
     "safeharbor.directory",
     "safeharbor.referrals",
+    "safeharbor.outcomes",
 ]
 
 MIDDLEWARE = [
@@ -195,6 +196,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets whose field names (status, outcome) other apps use for other sets.
+    "ENUM_NAME_OVERRIDES": {
+        "ReferralStatusEnum": "safeharbor.referrals.choices.Status",
+        "ReferralOutcomeEnum": "safeharbor.referrals.choices.Outcome",
+        "OutcomeEnum": "safeharbor.contact.choices.Outcome",
+    },
 }
 
 # Content Security Policy: nothing inline but what carries the per-request nonce.

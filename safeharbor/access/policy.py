@@ -241,3 +241,27 @@ def can_answer_referrals(user: User, receiving_agency_id: int | None) -> bool:
     if user.role not in YOUTH_DATA_ROLES or user.role == Role.AGENCY_ADMIN:
         return False
     return user.agency_id_or_none == receiving_agency_id
+
+
+def can_manage_programs(user: User, agency_id: int | None) -> bool:
+    """An agency's supervisors and administrators set up its programs and their funding."""
+    if not user.is_authenticated or agency_id is None:
+        return False
+    return user.role in (Role.SUPERVISOR, Role.AGENCY_ADMIN) and user.agency_id_or_none == agency_id
+
+
+def can_view_program_figures(user: User, agency_id: int | None) -> bool:
+    """A program's aggregate figures (dashboard, funder report): never a youth's identity, so
+    analysts may see them too. Only for the agency's own programs."""
+    if not user.is_authenticated or agency_id is None:
+        return False
+    if user.role not in (Role.SUPERVISOR, Role.ANALYST, Role.AGENCY_ADMIN):
+        return False
+    return user.agency_id_or_none == agency_id
+
+
+def can_view_county_figures(user: User) -> bool:
+    """The county across agencies: de-identified, small cells suppressed."""
+    if not user.is_authenticated or user.agency_id_or_none is None:
+        return False
+    return user.role in (Role.SUPERVISOR, Role.ANALYST)

@@ -15,8 +15,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.core.paginator import Page, Paginator
-from django.db.models import F, QuerySet
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import InvalidPage, Page, Paginator
+from django.db.models import Case, F, QuerySet, Value, When
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
 
@@ -32,8 +33,10 @@ from safeharbor.accounts.choices import Role
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record_each_youth, record_object
 from safeharbor.core import clock
+from safeharbor.youth.selectors import youth_get
 
 from . import deadlines, services, workflow
+from .choices import Priority
 from .models import Referral, ReferralEvent
 from .workflow import Side
 
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from safeharbor.youth.models import Youth
 
 PAGE_SIZE = 50
+PRIORITY_ORDER = (Priority.STAT, Priority.ASAP, Priority.URGENT, Priority.ROUTINE)
 PANEL_SIZE = 10
 
 
@@ -128,6 +132,43 @@ def youth_referrals(
     )
 
 
+def youth_referral_list(
+    *, actor: User, youth_id: uuid.UUID, request: HttpRequest | None = None
+) -> tuple[Youth, YouthAccess, QuerySet[Referral]]:
+    """All the youth's referrals, newest first, for the API to paginate; one audit event per
+    page asked. 404 alike for a youth the actor may not see and for one whose referrals the
+    actor may not see."""
+    youth, access = youth_get(actor=actor, youth_id=youth_id)
+    if not access.allows(Action.VIEW, Category.REFERRALS):
+        raise Http404
+    record_object(
+        actor=actor,
+        action=AuditAction.LIST,
+        obj=youth,
+        youth_id=youth.pk,
+        category=Category.REFERRALS,
+        request=request,
+    )
+    queryset = Referral.objects.filter(youth=youth).select_related("youth", "referring_agency")
+    return youth, access, queryset
+
+
+def youth_rows(youth: Youth, access: YouthAccess, referrals: list[Referral]) -> list[Row]:
+    """Rows for a page of one youth's referrals (from ``youth_referral_list``)."""
+    return _rows(referrals, {youth.pk: access}, clock.now())
+
+
+def youth_to_refer(*, actor: User, youth_id: uuid.UUID) -> Youth:
+    """The youth an actor is about to refer: 404 where the actor may not see the youth's
+    referrals, PermissionDenied where they may see but not change them (a consented agency)."""
+    youth, access = youth_get(actor=actor, youth_id=youth_id)
+    if not access.allows(Action.VIEW, Category.REFERRALS):
+        raise Http404
+    if not access.allows(Action.CHANGE, Category.REFERRALS):
+        raise PermissionDenied
+    return youth
+
+
 # --- One referral --------------------------------------------------------------------------
 
 
@@ -158,7 +199,8 @@ def _readable(actor: User, referral: Referral, access: YouthAccess) -> frozenset
     sides = set()
     if access.allows(Action.VIEW, Category.REFERRALS):
         sides.add(Side.REFERRER)
-    if can_answer_referrals(actor, referral.receiving_agency_id):
+    # The service learns of a referral when it is sent: a draft is the referring side's alone.
+    if referral.sent_at is not None and can_answer_referrals(actor, referral.receiving_agency_id):
         sides.add(Side.RECEIVER)
     return frozenset(sides)
 
@@ -185,7 +227,9 @@ def referral_detail(
     if Side.RECEIVER in readable:
         referral = services.referral_received(actor=actor, referral=referral)
     writable = services.sides_of(actor, referral) & readable
-    if Side.REFERRER in readable:
+    # Only those who act for the referring side see the outcome "for" it: a reader by consent
+    # (the service itself, law enforcement) must not clear the worker's "new outcome".
+    if Side.REFERRER in writable:
         services.referral_outcome_seen(actor=actor, referral=referral)
     now = clock.now()
     shown = access.allows(Action.VIEW, Category.IDENTITY)
@@ -215,12 +259,14 @@ def referral_detail(
 def deidentified_facts(youth: Youth) -> list[tuple[str, str]]:
     """What every reader of a referral learns about the youth: enough for a service to judge
     eligibility, not enough to name them."""
-    return [
+    facts = [
         (_("Age"), str(youth.age_band(clock.today()).label)),
         (_("Gender"), str(youth.get_gender_identity_display())),
         (_("Language"), str(youth.get_preferred_language_display())),
         (_("County"), youth.county),
     ]
+    # What the record leaves blank is left out (as on the youth's page), not shown empty.
+    return [(label, value) for label, value in facts if value]
 
 
 def referral_for_change(*, actor: User, referral_id: uuid.UUID) -> Referral:
@@ -246,8 +292,15 @@ class ReferralList:
     state: str
 
 
-def _page(queryset: QuerySet[Referral], page_number: Any) -> Page[Referral]:
-    return Paginator(queryset, PAGE_SIZE).get_page(page_number)
+def _page(queryset: QuerySet[Referral], page_number: Any, *, strict: bool) -> Page[Referral]:
+    """``strict`` (the API): a page that does not exist is a 404 instead of the nearest page."""
+    paginator = Paginator(queryset, PAGE_SIZE)
+    if not strict:
+        return paginator.get_page(page_number)
+    try:
+        return paginator.page(page_number)
+    except InvalidPage as exc:
+        raise Http404 from exc
 
 
 def _listed(
@@ -256,8 +309,13 @@ def _listed(
     page_number: Any,
     *,
     must_see_referrals: bool,
+    strict: bool = False,
 ) -> tuple[list[Row], Page[Referral]]:
-    page = _page(queryset.select_related("youth__owning_agency", "created_by"), page_number)
+    page = _page(
+        queryset.select_related("youth__owning_agency", "created_by", "referring_agency"),
+        page_number,
+        strict=strict,
+    )
     referrals = list(page.object_list)
     accesses = access_for_many(actor, {r.youth_id: r.youth for r in referrals}.values())
     if must_see_referrals:
@@ -270,9 +328,16 @@ def _listed(
 
 
 def inbox(
-    *, actor: User, state: str = "open", page_number: Any = 1, request: HttpRequest | None = None
+    *,
+    actor: User,
+    state: str = "open",
+    page_number: Any = 1,
+    request: HttpRequest | None = None,
+    strict: bool = False,
 ) -> ReferralList:
-    """Referrals sent to the actor's agency, most urgent and oldest first while open."""
+    """Referrals sent to the actor's agency, most urgent and oldest first while open.
+
+    ``strict`` (the API): a page that does not exist is a 404 instead of the nearest page."""
     agency_id = actor.agency_id_or_none
     if not can_answer_referrals(actor, agency_id):
         raise Http404
@@ -280,12 +345,21 @@ def inbox(
         status__in=[workflow.Status.DRAFT, workflow.Status.ENTERED_IN_ERROR]
     )
     if state == "open":
-        queryset = queryset.filter(status__in=sorted(workflow.OPEN)).order_by("sent_at", "pk")
+        # Emergencies first, then by how long they have waited.
+        urgency = Case(
+            *[When(priority=p, then=Value(i)) for i, p in enumerate(PRIORITY_ORDER)],
+            default=Value(len(PRIORITY_ORDER)),
+        )
+        queryset = (
+            queryset.filter(status__in=sorted(workflow.OPEN))
+            .alias(urgency=urgency)
+            .order_by("urgency", "sent_at", "pk")
+        )
     elif state == "closed":
         queryset = queryset.filter(status__in=sorted(workflow.CLOSED)).order_by("-closed_at", "pk")
     else:
         queryset = queryset.order_by("-sent_at", "pk")
-    rows, page = _listed(actor, queryset, page_number, must_see_referrals=False)
+    rows, page = _listed(actor, queryset, page_number, must_see_referrals=False, strict=strict)
     _audit_list(actor, rows, request, "inbox")
     return ReferralList(rows=rows, page=page, state=state)
 

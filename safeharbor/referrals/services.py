@@ -37,7 +37,8 @@ def sides_of(actor: User, referral: Referral) -> frozenset[Side]:
     sides = set()
     if access_for(actor, referral.youth).allows(Action.CHANGE, Category.REFERRALS):
         sides.add(Side.REFERRER)
-    if can_answer_referrals(actor, referral.receiving_agency_id):
+    # The service learns of a referral when it is sent: a draft is the referring side's alone.
+    if referral.sent_at is not None and can_answer_referrals(actor, referral.receiving_agency_id):
         sides.add(Side.RECEIVER)
     return frozenset(sides)
 
@@ -218,8 +219,10 @@ def referral_received(*, actor: User, referral: Referral) -> Referral:
 
 
 def referral_outcome_seen(*, actor: User, referral: Referral) -> None:
-    """The referring side has seen the outcome (no audit event of its own: the view that
-    showed it is audited)."""
+    """The worker who made the referral has seen its outcome (no audit event of its own: the
+    view that showed it is audited). Nobody else clears their "new outcome"."""
+    if actor.pk != referral.created_by_id:
+        return
     if referral.outcome and referral.outcome_seen_at is None:
         Referral.objects.filter(pk=referral.pk, outcome_seen_at__isnull=True).update(
             outcome_seen_at=clock.now()

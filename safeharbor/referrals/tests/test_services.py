@@ -188,11 +188,6 @@ def test_a_draft_is_sent_later(world: World, clinic_service: Service) -> None:
     draft = refer(world, clinic_service, send=False)
     assert draft.status == Status.DRAFT
     assert draft.sent_at is None
-    # The service cannot answer a draft.
-    with pytest.raises(ValidationError):
-        services.referral_move(
-            actor=world.clinic_clinician, referral=draft, to_status=Status.ACCEPTED
-        )
     sent = services.referral_move(
         actor=world.county_caseworker, referral=draft, to_status=Status.REQUESTED
     )
@@ -246,3 +241,41 @@ def test_matched_within_48_hours_is_derived(
     assert deadlines.waiting_too_long(quick, now + 31 * DAY)
     waiting = Referral.objects.filter(deadlines.waiting_q(now + 31 * DAY))
     assert set(waiting) == {quick, slow}
+
+
+def test_the_service_has_no_side_of_a_draft(world: World, clinic_service: Service) -> None:
+    draft = refer(world, clinic_service, send=False)
+    assert services.sides_of(world.clinic_clinician, draft) == frozenset()
+    with pytest.raises(PermissionDenied):
+        services.referral_move(
+            actor=world.clinic_clinician, referral=draft, to_status=Status.ACCEPTED
+        )
+
+
+def test_only_the_referring_worker_clears_their_new_outcome(
+    world: World, clinic_service: Service
+) -> None:
+    referral = refer(world, clinic_service)
+    services.referral_move(
+        actor=world.clinic_clinician,
+        referral=referral,
+        to_status=Status.REJECTED,
+        reason="Full",
+        outcome=Outcome.NO_CAPACITY,
+    )
+    services.referral_outcome_seen(actor=world.county_supervisor, referral=referral)
+    referral.refresh_from_db()
+    assert referral.outcome_seen_at is None
+    services.referral_outcome_seen(actor=world.county_caseworker, referral=referral)
+    referral.refresh_from_db()
+    assert referral.outcome_seen_at is not None
+
+
+def test_the_inbox_puts_emergencies_first(world: World, clinic_service: Service) -> None:
+    from safeharbor.referrals import selectors
+    from safeharbor.referrals.choices import Priority
+
+    routine = refer(world, clinic_service, priority=Priority.ROUTINE)
+    emergency = refer(world, clinic_service, priority=Priority.STAT)
+    rows = selectors.inbox(actor=world.clinic_clinician).rows
+    assert [row.referral.pk for row in rows] == [emergency.pk, routine.pk]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OutcomesConfig(AppConfig):
+    name = "safeharbor.outcomes"
+    label = "outcomes"
+    verbose_name = "Services and outcomes"
