@@ -1,18 +1,22 @@
 """Descriptive analysis, as pure functions over plain rows (no database here).
 
 The selectors load the rows once (withdrawn participants already left out) and hand them to
-these functions: counts per code with descendants, participants x codes matrix, co-occurrence,
-saturation (Guest, Namey & Chen 2020) and intercoder agreement.
+these functions: counts per code with descendants (broken down by any participant attribute),
+participants x codes matrix, co-occurrence, saturation (Guest, Namey & Chen 2020), intercoder
+agreement and word frequencies.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import NamedTuple
+
+from .stopwords import STOP_WORDS
 
 
 class CodeRow(NamedTuple):
@@ -132,6 +136,42 @@ def code_counts(
             )
         )
     return result
+
+
+@dataclass
+class Breakdown:
+    """Participants per code, split by one participant attribute: ``groups`` are the attribute's
+    values in order with how many participants have each; ``cells[code id][value]`` is how many
+    of them the code (or a code under it) was applied to."""
+
+    groups: list[tuple[str, int]]
+    cells: dict[int, dict[str, int]]
+
+
+def breakdown(
+    codes: Sequence[CodeRow],
+    codings: Sequence[CodingRow],
+    participants: Sequence[ParticipantRow],
+    group_of: Mapping[int, str],
+    order: Sequence[str] = (),
+) -> Breakdown:
+    """Each code's participants by the group ``group_of`` gives each participant (every
+    participant given is in some group; the caller names one for a missing value). Groups come
+    in ``order``, then any others alphabetically; groups with no participant are left out."""
+    up = ancestors_or_self(codes)
+    wanted = {p.id for p in participants}
+    people: dict[int, set[int]] = defaultdict(set)
+    for row in codings:
+        if row.participant_id in wanted:
+            for code_id in up.get(row.code_id, [row.code_id]):
+                people[code_id].add(row.participant_id)
+    sizes = Counter(group_of[p.id] for p in participants)
+    ranked = {value: index for index, value in enumerate(order)}
+    groups = sorted(sizes, key=lambda v: (ranked.get(v, len(ranked)), v))
+    cells = {
+        code.id: dict(Counter(group_of[pid] for pid in people.get(code.id, ()))) for code in codes
+    }
+    return Breakdown([(value, sizes[value]) for value in groups], cells)
 
 
 def matrix(
@@ -367,3 +407,98 @@ def _pairwise_percent(rows: Sequence[Sequence[int]]) -> float | None:
 
 def quote(text: str, start: int, end: int) -> str:
     return text[start:end]
+
+
+# --------------------------------------------------------------------------- word frequency
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_PLACEHOLDER = re.compile(r"\[[A-Z]+ \d+\]")
+_TIMESTAMP = re.compile(r"^\s*\[\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\]\s*")
+_LABEL = re.compile(r"^([^\s:\[][^:\n]{0,40}):\s")
+INTERVIEWER_LABELS = frozenset(
+    {"interviewer", "entrevistador", "entrevistadora", "facilitator", "moderator", "i", "q", "int"}
+)
+
+
+def _speech(line: str, interviewer: Collection[str]) -> str | None:
+    """The words of one transcript line without its timestamp and speaker label; None for a
+    line spoken by the interviewer (a label in ``interviewer``, compared in lower case)."""
+    line = _TIMESTAMP.sub("", line)
+    match = _LABEL.match(line)
+    if match and len(match.group(1).split()) <= 4:
+        if match.group(1).strip().casefold() in interviewer:
+            return None
+        line = line[match.end() :]
+    return line
+
+
+def words_of(text: str, *, interviewer: Collection[str] | None = None) -> list[str]:
+    """The countable words of a text, in lower case: no timestamps, speaker labels or
+    redaction placeholders, no stop words (English and Spanish), no one-letter words; lines
+    spoken by the interviewer left out when ``interviewer`` names their labels."""
+    words: list[str] = []
+    for line in text.split("\n"):
+        spoken = _speech(line, interviewer or ())
+        if spoken is None:
+            continue
+        spoken = _PLACEHOLDER.sub(" ", spoken)
+        for match in _TOKEN.finditer(spoken):
+            word = match.group().casefold().replace("’", "'")
+            if len(word) > 1 and word not in STOP_WORDS:
+                words.append(word)
+    return words
+
+
+def stitch(pieces: Iterable[tuple[int, int, str]]) -> list[str]:
+    """The text under a set of (start, end, words) stretches of one transcript, overlapping
+    stretches joined so that no word is read twice (two coders coding one passage)."""
+    merged: list[tuple[int, int, str]] = []
+    for start, end, words in sorted(pieces, key=lambda p: (p[0], p[1])):
+        if merged and start <= merged[-1][1]:
+            m_start, m_end, m_words = merged[-1]
+            if end > m_end:
+                m_words += words[m_end - start :]
+                m_end = end
+            merged[-1] = (m_start, m_end, m_words)
+        else:
+            merged.append((start, end, words))
+    return [words for _start, _end, words in merged]
+
+
+class WordCount(NamedTuple):
+    word: str
+    times: int
+    participants: int
+
+
+@dataclass
+class WordFrequency:
+    words: list[WordCount]
+    total_words: int
+    distinct_words: int
+    participants: int
+
+
+def word_frequency(
+    texts: Iterable[tuple[int, str]],
+    *,
+    top: int = 50,
+    interviewer: Collection[str] | None = None,
+) -> WordFrequency:
+    """The ``top`` most frequent words over (participant id, text) pairs, with how many
+    participants used each; ties in alphabetical order."""
+    counts: Counter[str] = Counter()
+    users: dict[str, set[int]] = defaultdict(set)
+    people: set[int] = set()
+    for participant_id, text in texts:
+        people.add(participant_id)
+        for word in words_of(text, interviewer=interviewer):
+            counts[word] += 1
+            users[word].add(participant_id)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[: max(0, top)]
+    return WordFrequency(
+        words=[WordCount(word, n, len(users[word])) for word, n in ranked],
+        total_words=sum(counts.values()),
+        distinct_words=len(counts),
+        participants=len(people),
+    )

@@ -92,3 +92,23 @@ LEVEL_DEPTH = {CodeLevel.THEME: 0, CodeLevel.CATEGORY: 1, CodeLevel.CODE: 2}
 class CodingActionKind(models.TextChoices):
     APPLY = "apply", _("Applied a code")
     REMOVE = "remove", _("Removed a code")
+
+
+class RedactionKind(models.TextChoices):
+    """What a redacted stretch was; the placeholder word stays English in every language, so
+    that a transcript reads the same for the whole team: [PERSON 1], [PLACE 2] and so on."""
+
+    PERSON = "person", _("Person")
+    PLACE = "place", _("Place")
+    AGENCY = "agency", _("Agency")
+    PHONE = "phone", _("Phone number")
+    EMAIL = "email", _("E-mail address")
+
+
+PLACEHOLDER_WORDS = {
+    RedactionKind.PERSON: "PERSON",
+    RedactionKind.PLACE: "PLACE",
+    RedactionKind.AGENCY: "AGENCY",
+    RedactionKind.PHONE: "PHONE",
+    RedactionKind.EMAIL: "EMAIL",
+}

@@ -17,6 +17,7 @@ from .choices import (
     DocumentKind,
     InterviewMode,
     ProfessionalRole,
+    RedactionKind,
     SamplingMethod,
     TeamRole,
 )
@@ -397,3 +398,37 @@ class SaturationForm(forms.Form):
     saturation_base_size = StudySettingsForm.base_fields["saturation_base_size"]
     saturation_run_length = StudySettingsForm.base_fields["saturation_run_length"]
     saturation_threshold_percent = StudySettingsForm.base_fields["saturation_threshold_percent"]
+
+
+class RedactionAddForm(forms.Form):
+    """Words the researcher wants redacted that the suggestions missed."""
+
+    words = forms.CharField(
+        label=_("Words to redact"),
+        max_length=300,
+        help_text=_("Every occurrence in this transcript is found, in any case."),
+    )
+    kind = forms.ChoiceField(label=_("They are"), choices=RedactionKind.choices)
+
+
+class WordFrequencyForm(forms.Form):
+    """The word-frequency view's choices (a GET form: it holds no personal data)."""
+
+    code = forms.TypedChoiceField(label=_("Words of"), coerce=int, required=False, empty_value=None)
+    top = forms.TypedChoiceField(
+        label=_("How many words"),
+        coerce=int,
+        choices=[(n, str(n)) for n in (25, 50, 100, 200)],
+        initial=50,
+        required=False,
+        empty_value=None,
+    )
+    interviewer = forms.BooleanField(
+        label=_("Leave out the interviewer's turns"), required=False, initial=True
+    )
+
+    def __init__(self, *args: Any, codes: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["code"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101  (declared above)
+        field.choices = [("", _("Every transcript")), *codes]

@@ -18,6 +18,7 @@ from safeharbor.core.models import TimeStampedModel
 
 from .choices import (
     NON_PROBABILITY_METHODS,
+    PLACEHOLDER_WORDS,
     AgencyType,
     AttributeType,
     CodeLevel,
@@ -27,6 +28,7 @@ from .choices import (
     InterviewMode,
     ParticipantStatus,
     ProfessionalRole,
+    RedactionKind,
     SamplingMethod,
     TeamRole,
     TranscriptFormat,
@@ -516,3 +518,47 @@ class CodingAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.code_id} on {self.transcript_id}"
+
+
+class RedactionKey(models.Model):
+    """One row of a study's private redaction key: the original words (encrypted) behind a
+    placeholder such as [PERSON 1]. The same original always gets the same placeholder across
+    the study: ``digest`` is a keyed hash (``crypto.blind_index``) of its normalised form, so
+    that a match needs no decryption. Only the study lead sees this table; no export has it.
+    A row goes when no transcript of the study uses it any more."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="redaction_keys")
+    kind = models.CharField(_("kind"), max_length=8, choices=RedactionKind.choices)
+    number = models.PositiveIntegerField(_("number"))
+    original = EncryptedTextField(_("original"))
+    digest = models.CharField(max_length=64)
+    transcripts: models.ManyToManyField[Transcript, Any] = models.ManyToManyField(
+        Transcript, related_name="redaction_keys", blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        ordering = ["kind", "number"]
+        verbose_name = _("redaction key")
+        verbose_name_plural = _("redaction keys")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "kind", "number"], name="redaction_placeholder_once"
+            ),
+            models.UniqueConstraint(fields=["study", "digest"], name="redaction_original_once"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="redaction_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.placeholder
+
+    @property
+    def placeholder(self) -> str:
+        return placeholder_for(self.kind, self.number)
+
+
+def placeholder_for(kind: str, number: int) -> str:
+    return f"[{PLACEHOLDER_WORDS[RedactionKind(kind)]} {number}]"

@@ -2,8 +2,11 @@
 
 A study is visible only to its study team. Any team member sees it (viewer and up); coders and
 the lead code; only the lead manages the study (team, participants, consent, codebook structure,
-imports, withdrawal) and exports it. Only users whose role is researcher may start a study. Users
-of other roles reach a study only if a lead put them on its team. One condition per line.
+imports, withdrawal) and exports it. Coders and the lead may redact a transcript (names, places,
+agencies, phone numbers replaced by placeholders); only the lead sees the redaction key that
+says which original words each placeholder replaced. Only users whose role is researcher may
+start a study. Users of other roles reach a study only if a lead put them on its team. One
+condition per line.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ class StudyAction(models.TextChoices):
     CODE = "code"
     MANAGE = "manage"
     EXPORT = "export"
+    REDACT = "redact"
+    REDACTION_KEY = "redaction_key"
 
 
 _ALLOWED: dict[str, frozenset[str]] = {
@@ -35,6 +40,8 @@ _ALLOWED: dict[str, frozenset[str]] = {
     StudyAction.CODE: frozenset({TeamRole.LEAD, TeamRole.CODER}),
     StudyAction.MANAGE: frozenset({TeamRole.LEAD}),
     StudyAction.EXPORT: frozenset({TeamRole.LEAD}),
+    StudyAction.REDACT: frozenset({TeamRole.LEAD, TeamRole.CODER}),
+    StudyAction.REDACTION_KEY: frozenset({TeamRole.LEAD}),
 }
 
 
@@ -82,6 +89,14 @@ class StudyAccess:
     @property
     def can_export(self) -> bool:
         return self.allows(StudyAction.EXPORT)
+
+    @property
+    def can_redact(self) -> bool:
+        return self.allows(StudyAction.REDACT)
+
+    @property
+    def can_see_redaction_key(self) -> bool:
+        return self.allows(StudyAction.REDACTION_KEY)
 
 
 NO_ACCESS = StudyAccess(role=None)

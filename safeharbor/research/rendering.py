@@ -128,3 +128,40 @@ def heatmap_body(*, study_id: int, rows: Sequence[Any]) -> SafeString:
             tds.append(f'<td class="heat-{level}">{inner}</td>')
         out.append(f'<tr><th scope="row">{escape(participant.code)}</th>{"".join(tds)}</tr>')
     return mark_safe("".join(out))  # noqa: S308  (escaped above)
+
+
+def redaction_rows(
+    *,
+    rows: Sequence[Any],
+    kinds: Sequence[tuple[str, Any]],
+    reasons: dict[str, str],
+    show_placeholders: bool,
+) -> SafeString:
+    """The redaction suggestions' table body: a tick box labelled by the words in context, the
+    kind (changeable), why it was suggested and, for the lead, the placeholder the words
+    already have. A hidden ``seen`` input per row tells the next request what was shown."""
+    kind_label = _("Kind of “%(words)s”")
+    new_text = escape(_("new"))
+    out = []
+    for index, row in enumerate(rows):
+        ident = escape(row.ident)
+        on = " checked" if row.checked else ""
+        options = "".join(
+            f'<option value="{escape(str(value))}"'
+            f"{' selected' if str(value) == row.kind else ''}>{escape(str(label))}</option>"
+            for value, label in kinds
+        )
+        cells = [
+            f'<td><input type="hidden" name="seen" value="{ident}">'
+            f'<input type="checkbox" name="pick" value="{ident}" id="pick-{index}"{on}></td>',
+            f'<td><label for="pick-{index}">{escape(row.before)}<mark>{escape(row.text)}</mark>'
+            f"{escape(row.after)}</label></td>",
+            f'<td><label class="visually-hidden" for="kind-{index}">'
+            f"{escape(kind_label % {'words': row.text})}</label>"
+            f'<select name="kind-{ident}" id="kind-{index}">{options}</select></td>',
+            f"<td>{escape(reasons.get(row.reason, row.reason))}</td>",
+        ]
+        if show_placeholders:
+            cells.append(f"<td>{escape(row.placeholder) if row.placeholder else new_text}</td>")
+        out.append(f"<tr>{''.join(cells)}</tr>")
+    return mark_safe("".join(out))  # noqa: S308  (escaped above)

@@ -4,6 +4,7 @@ same 404 for a study (or anything in it) that does not exist and one the actor m
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -11,18 +12,28 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record
 
-from . import analysis
-from .choices import DocumentKind, ProfessionalRole, TeamRole
+from . import analysis, redaction
+from .choices import (
+    AgencyType,
+    AttributeType,
+    DocumentKind,
+    ProfessionalRole,
+    RedactionKind,
+    TeamRole,
+)
 from .models import (
     Code,
     CodingAction,
     Memo,
     Participant,
     ParticipantAttribute,
+    ParticipantAttributeValue,
+    RedactionKey,
     Segment,
     SegmentCode,
     Study,
@@ -582,6 +593,111 @@ def analysis_rows(*, study: Study) -> AnalysisData:
     return AnalysisData(codes, codings, participants, {c.id: c for c in codes})
 
 
+@dataclass(frozen=True)
+class BreakdownView:
+    """The counts table's columns: one per value of the chosen participant attribute."""
+
+    key: str  # "role", "agency", "years" or "attr-<id>"
+    label: str
+    choices: list[tuple[str, str]]  # key, label (for the select on the page)
+    groups: list[tuple[str, int]]  # column label, participants with that value
+    rows: list[list[tuple[int, float]]]  # per code (in counts order): participants, percent
+
+
+NOT_RECORDED = ""
+_YEAR_BANDS = ((0, 4), (5, 9), (10, 19), (20, None))
+
+
+def _years_band(years: int | None) -> str:
+    if years is None:
+        return NOT_RECORDED
+    for low, high in _YEAR_BANDS:
+        if high is None or years <= high:
+            return f"{low}+" if high is None else f"{low}–{high}"
+    return NOT_RECORDED  # pragma: no cover  (the last band is open)
+
+
+def breakdown_choices(study: Study) -> list[tuple[str, str]]:
+    return [
+        ("role", _("Professional role")),
+        ("agency", _("Agency type")),
+        ("years", _("Years of experience")),
+        *((f"attr-{a.pk}", a.name) for a in study.attributes.all()),
+    ]
+
+
+def _groups_for(
+    key: str, study: Study, participants: list[analysis.ParticipantRow]
+) -> tuple[dict[int, str], list[str], dict[str, str]]:
+    """Each participant's group for the breakdown ``key``, the group order and their labels
+    (a missing value is its own group, "Not recorded", last)."""
+    ids = [p.id for p in participants]
+    labels: dict[str, str] = {NOT_RECORDED: _("Not recorded")}
+    if key == "agency":
+        group_of = dict(Participant.objects.filter(pk__in=ids).values_list("id", "agency_type"))
+        labels.update({v: str(label) for v, label in AgencyType.choices})
+        order = [*AgencyType.values, NOT_RECORDED]
+    elif key == "years":
+        group_of = {
+            pk: _years_band(years)
+            for pk, years in Participant.objects.filter(pk__in=ids).values_list(
+                "id", "years_experience"
+            )
+        }
+        order = [
+            *(f"{lo}+" if hi is None else f"{lo}–{hi}" for lo, hi in _YEAR_BANDS),
+            NOT_RECORDED,
+        ]
+        labels.update({band: band for band in order if band})
+    elif key.startswith("attr-"):
+        attribute = study.attributes.filter(pk=int(key[5:])).first()
+        values = dict(
+            ParticipantAttributeValue.objects.filter(
+                attribute=attribute, participant_id__in=ids
+            ).values_list("participant_id", "value")
+        )
+        group_of = {pk: values.get(pk, NOT_RECORDED) for pk in ids}
+        present = sorted({v for v in group_of.values() if v})
+        if attribute is not None and attribute.value_type == AttributeType.NUMBER:
+            present.sort(key=float)
+        if attribute is not None and attribute.value_type == AttributeType.YES_NO:
+            labels.update({"yes": _("Yes"), "no": _("No")})
+            present = [v for v in ("yes", "no") if v in present]
+        labels.update({v: labels.get(v, v) for v in present})
+        order = [*present, NOT_RECORDED]
+    else:
+        group_of = {p.id: p.role for p in participants}
+        labels.update({v: str(label) for v, label in ProfessionalRole.choices})
+        order = [*ProfessionalRole.values, NOT_RECORDED]
+    return {pk: group_of.get(pk) or NOT_RECORDED for pk in ids}, order, labels
+
+
+def breakdown_view(
+    study: Study, data: AnalysisData, counts: list[analysis.CodeCount], key: str
+) -> BreakdownView:
+    choices = breakdown_choices(study)
+    if key not in {k for k, _label in choices}:
+        key = "role"
+    group_of, order, labels = _groups_for(key, study, data.participants)
+    result = analysis.breakdown(data.codes, data.codings, data.participants, group_of, order)
+    rows = []
+    for count in counts:
+        cells = result.cells.get(count.code.id, {})
+        rows.append(
+            [
+                (cells.get(value, 0), round(100 * cells.get(value, 0) / size, 1))
+                for value, size in result.groups
+            ]
+        )
+    return BreakdownView(
+        key=key,
+        label=dict(choices)[key],
+        choices=choices,
+        groups=[(labels.get(value, value), size) for value, size in result.groups],
+        rows=rows,
+    )
+
+
 @dataclass
 class AnalysisPage:
     study: Study
@@ -589,6 +705,7 @@ class AnalysisPage:
     data: AnalysisData
     counts: list[analysis.CodeCount]
     roles: list[tuple[str, str, int]]  # value, label, participants
+    breakdown: BreakdownView
     matrix_codes: list[analysis.CodeRow]
     matrix_rows: list[tuple[analysis.ParticipantRow, list[tuple[analysis.CodeRow, int, int]]]]
     co_occurrence: list[tuple[analysis.CodeRow, analysis.CodeRow, int]]
@@ -625,7 +742,7 @@ def exemplars_by_theme(
 
 
 def analysis_page(
-    *, actor: User, study_id: int, request: HttpRequest | None = None
+    *, actor: User, study_id: int, breakdown: str = "role", request: HttpRequest | None = None
 ) -> AnalysisPage:
     from safeharbor.accounts.models import User as UserModel
 
@@ -676,6 +793,7 @@ def analysis_page(
         data=data,
         counts=counts,
         roles=roles,
+        breakdown=breakdown_view(study, data, counts, breakdown),
         matrix_codes=matrix_codes,
         matrix_rows=matrix_rows,
         co_occurrence=co[:50],
@@ -686,6 +804,245 @@ def analysis_page(
     )
     _audit_view(actor, study, "analysis", request)
     return page
+
+
+# --------------------------------------------------------------------------- word frequency
+
+WORD_FREQUENCY_TOPS = (25, 50, 100, 200)
+
+
+@dataclass
+class WordFrequencyPage:
+    study: Study
+    access: StudyAccess
+    code: Code | None
+    codes: list[CodebookEntry]
+    top: int
+    skip_interviewer: bool
+    result: analysis.WordFrequency
+    bars: list[tuple[analysis.WordCount, int]]  # word, bar length in percent of the first
+
+
+def _interviewer_labels(study: Study) -> set[str]:
+    """Speaker labels taken for the interviewer: the usual ones and the team's names (a Teams
+    or Zoom caption names the interviewer)."""
+    labels = set(analysis.INTERVIEWER_LABELS)
+    for first, last, username in study.members.values_list(
+        "user__first_name", "user__last_name", "user__username"
+    ):
+        for label in (f"{first} {last}".strip(), first, username):
+            if label:
+                labels.add(label.casefold())
+    return labels
+
+
+def word_frequency_page(
+    *,
+    actor: User,
+    study_id: int,
+    code_id: int | None = None,
+    top: int = 50,
+    skip_interviewer: bool = True,
+    request: HttpRequest | None = None,
+) -> WordFrequencyPage:
+    """The most frequent words over every transcript of the study, or over the segments of one
+    code (its descendants' too, overlapping segments read once); withdrawn participants out."""
+    study, access = study_get(actor=actor, study_id=study_id)
+    code = _in_study(Code.objects.all(), study, code_id) if code_id is not None else None
+    top = top if top in WORD_FREQUENCY_TOPS else 50
+    interviewer = _interviewer_labels(study) if skip_interviewer else None
+    texts: list[tuple[int, str]]
+    if code is None:
+        texts = list(
+            Transcript.objects.filter(
+                study=study, participant__withdrawn_at__isnull=True
+            ).values_list("participant_id", "text")
+        )
+    else:
+        rows = [
+            analysis.CodeRow(pk, parent, "", "", "")
+            for pk, parent in study.codes.values_list("id", "parent_id")
+        ]
+        wanted = analysis.descendants(rows).get(code.pk, {code.pk})
+        pieces: dict[tuple[int, int], list[tuple[int, int, str]]] = defaultdict(list)
+        for participant_id, transcript_id, start, end, quote in (
+            Segment.objects.filter(
+                study=study,
+                codings__code_id__in=wanted,
+                transcript__participant__withdrawn_at__isnull=True,
+            )
+            .distinct()
+            .values_list("transcript__participant_id", "transcript_id", "start", "end", "quote")
+        ):
+            pieces[(participant_id, transcript_id)].append((start, end, quote))
+        texts = [
+            (participant_id, "\n".join(analysis.stitch(stretches)))
+            for (participant_id, _t), stretches in pieces.items()
+        ]
+    result = analysis.word_frequency(texts, top=top, interviewer=interviewer)
+    peak = result.words[0].times if result.words else 1
+    page = WordFrequencyPage(
+        study=study,
+        access=access,
+        code=code,
+        codes=codebook_plain(study=study),
+        top=top,
+        skip_interviewer=skip_interviewer,
+        result=result,
+        bars=[(w, max(1, round(100 * w.times / peak))) for w in result.words],
+    )
+    _audit_view(actor, study, "word_frequency", request)
+    return page
+
+
+# --------------------------------------------------------------------------- redaction
+
+
+@dataclass(frozen=True)
+class RedactionRow:
+    """One suggestion as the redaction page shows it."""
+
+    start: int
+    end: int
+    kind: str
+    text: str
+    before: str
+    after: str
+    reason: str
+    placeholder: str  # the existing placeholder for these words (lead only), else ""
+    checked: bool
+
+    @property
+    def ident(self) -> str:
+        return f"{self.start}-{self.end}"
+
+
+@dataclass
+class RedactionPage:
+    study: Study
+    access: StudyAccess
+    transcript: Transcript
+    rows: list[RedactionRow]
+    more: int  # suggestions beyond the ones shown
+    version: str
+    added: list[tuple[str, str]]  # (kind, words) the researcher added by hand
+    withdrawn: bool
+
+
+def redaction_transcript(*, actor: User, study_id: int, transcript_id: int) -> Transcript:
+    """The transcript to redact, for someone allowed to (404 otherwise); text not loaded."""
+    _study, transcript = transcript_get(
+        actor=actor, study_id=study_id, transcript_id=transcript_id, action=StudyAction.REDACT
+    )
+    return transcript
+
+
+def _team_names(study: Study) -> list[str]:
+    names: list[str] = []
+    for first, last in study.members.values_list("user__first_name", "user__last_name"):
+        names.extend(n for n in (f"{first} {last}".strip(), first, last) if len(n) > 1)
+    return names
+
+
+def redaction_page(
+    *,
+    actor: User,
+    study_id: int,
+    transcript_id: int,
+    added: Sequence[tuple[str, str]] = (),
+    picked: Collection[tuple[int, int]] | None = None,
+    seen: Mapping[tuple[int, int], str] | None = None,
+    request: HttpRequest | None = None,
+) -> RedactionPage:
+    """Suggestions for one transcript, in context. ``picked`` are the rows the researcher
+    ticked on the form so far; ``seen`` the rows the form showed, with the kind chosen for
+    each. Rows for words they ``added`` by hand start ticked the first time they appear."""
+    study, access = study_get(actor=actor, study_id=study_id, action=StudyAction.REDACT)
+    transcript = _in_study(Transcript.objects.select_related("participant"), study, transcript_id)
+    text = transcript.text
+    withdrawn = transcript.participant.withdrawn_at is not None
+    keys = list(RedactionKey.objects.filter(study=study)) if not withdrawn else []
+    suggestions = (
+        []
+        if withdrawn
+        else redaction.suggest(
+            text,
+            known=[(k.original, k.kind) for k in keys if k.kind not in ("phone", "email")],
+            team_names=_team_names(study),
+            generic_speakers=list(study.participants.values_list("code", flat=True)),
+            added=[(words, kind) for kind, words in added],
+        )
+    )
+    by_digest = {k.digest: k.placeholder for k in keys} if access.can_see_redaction_key else {}
+    picked = picked or set()
+    seen = seen or {}
+    rows = []
+    for s in suggestions[: redaction.MAX_SUGGESTIONS]:
+        before, words, after = redaction.context(text, s.start, s.end)
+        span = (s.start, s.end)
+        rows.append(
+            RedactionRow(
+                start=s.start,
+                end=s.end,
+                kind=seen[span] if seen.get(span) in RedactionKind.values else s.kind,
+                text=words,
+                before=before,
+                after=after,
+                reason=s.reason,
+                placeholder=by_digest.get(redaction.digest(study.pk, words), "")
+                if by_digest
+                else "",
+                checked=span in picked or (s.reason == redaction.ADDED and span not in seen),
+            )
+        )
+    page = RedactionPage(
+        study=study,
+        access=access,
+        transcript=transcript,
+        rows=rows,
+        more=max(0, len(suggestions) - redaction.MAX_SUGGESTIONS),
+        version=redaction.text_version(text),
+        added=list(added),
+        withdrawn=withdrawn,
+    )
+    _audit_view(actor, study, "redaction_suggestions", request)
+    return page
+
+
+@dataclass(frozen=True)
+class RedactionKeyRow:
+    placeholder: str
+    kind: str
+    original: str
+    transcripts: list[str]
+    created_by: str
+    created_at: Any
+
+
+def redaction_key(
+    *, actor: User, study_id: int, request: HttpRequest | None = None
+) -> tuple[Study, list[RedactionKeyRow]]:
+    """The study's redaction key (placeholder -> original words): the lead's eyes only."""
+    study, _access = study_get(actor=actor, study_id=study_id, action=StudyAction.REDACTION_KEY)
+    keys = list(
+        RedactionKey.objects.filter(study=study)
+        .prefetch_related(Prefetch("transcripts", queryset=Transcript.objects.only("id", "name")))
+        .order_by("kind", "number")
+    )
+    creators = _user_names({k.created_by_id for k in keys})
+    rows = [
+        RedactionKeyRow(
+            placeholder=k.placeholder,
+            kind=k.get_kind_display(),
+            original=k.original,
+            transcripts=sorted(t.name for t in k.transcripts.all()),
+            created_by=creators.get(k.created_by_id, ""),
+            created_at=k.created_at,
+        )
+        for k in keys
+    ]
+    _audit_view(actor, study, "redaction_key", request)
+    return study, rows
 
 
 def user_choices_for_team(*, study: Study) -> QuerySet[Any]:

@@ -14,20 +14,21 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils.translation import gettext as _
 
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record
 from safeharbor.core import clock
 
-from . import colours
+from . import colours, redaction
 from .choices import (
     LEVEL_DEPTH,
     AttributeType,
     CodeLevel,
     CodingActionKind,
     DocumentKind,
+    RedactionKind,
     TeamRole,
     TranscriptFormat,
 )
@@ -41,6 +42,7 @@ from .models import (
     Participant,
     ParticipantAttribute,
     ParticipantAttributeValue,
+    RedactionKey,
     Segment,
     SegmentCode,
     Study,
@@ -566,6 +568,10 @@ def transcript_delete(*, actor: User, transcript: Transcript) -> None:
     _audit(actor, AuditAction.REVOKE, "transcript", transcript.pk, study, "deleted")
     CodingAction.objects.filter(transcript_id=transcript.pk).delete()
     Transcript.objects.filter(pk=transcript.pk).delete()
+    # Redaction keys that no transcript uses any more go too: their originals came from it.
+    gone, _kinds = RedactionKey.objects.filter(study=study, transcripts__isnull=True).delete()
+    if gone:
+        _audit(actor, AuditAction.REVOKE, "redactionkey", gone, study, f"{gone} unused keys")
 
 
 # --------------------------------------------------------------------------- codebook
@@ -1188,3 +1194,229 @@ def memo_add(
     memo.save()
     _audit(actor, AuditAction.CREATE, "memo", memo.pk, study)
     return memo
+
+
+# --------------------------------------------------------------------------- redaction
+
+MAX_REDACTIONS = 5000
+# Segments move out of the way before taking their new offsets, so that the unique range per
+# coder never clashes half-way through the update (transcripts are far shorter than this).
+_PARKING_OFFSET = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class RedactionChoice:
+    """A stretch [start, end) of the transcript, in code points, to replace, and its kind."""
+
+    start: int
+    end: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class RedactionResult:
+    replaced: int
+    placeholders: list[str]
+    new_keys: int
+    segments_changed: int
+    segments_merged: int
+
+
+def _check_redactions(text: str, choices: Sequence[RedactionChoice]) -> list[RedactionChoice]:
+    if not choices:
+        raise ValidationError(_("Confirm at least one suggestion, or add words by hand."))
+    if len(choices) > MAX_REDACTIONS:
+        raise ValidationError(_("Redact at most %(n)s stretches at once.") % {"n": MAX_REDACTIONS})
+    unique = sorted(set(choices), key=lambda c: (c.start, c.end, c.kind))
+    errors: list[str] = []
+    for choice in unique:
+        original = text[choice.start : choice.end] if 0 <= choice.start < choice.end else ""
+        where = {"a": choice.start, "b": choice.end}
+        if choice.kind not in RedactionKind.values:
+            errors.append(_("Characters %(a)s–%(b)s: choose what kind of words they are.") % where)
+        elif choice.start < 0 or choice.end > len(text) or not original.strip():
+            errors.append(_("Characters %(a)s–%(b)s are not words of this transcript.") % where)
+        elif original != original.strip() or "\n" in original:
+            errors.append(
+                _("Characters %(a)s–%(b)s: a redaction starts and ends on a word, in one line.")
+                % where
+            )
+        elif len(original) > redaction.MAX_ORIGINAL_LENGTH:
+            errors.append(
+                _("Characters %(a)s–%(b)s: redact at most %(n)s characters at a time.")
+                % {**where, "n": redaction.MAX_ORIGINAL_LENGTH}
+            )
+        elif redaction.is_placeholder_overlap(text, choice.start, choice.end):
+            errors.append(_("Characters %(a)s–%(b)s are already redacted.") % where)
+    for before, after in zip(unique, unique[1:], strict=False):
+        if after.start < before.end:
+            errors.append(
+                _("Characters %(a)s–%(b)s and %(c)s–%(d)s overlap: keep one of them.")
+                % {"a": before.start, "b": before.end, "c": after.start, "d": after.end}
+            )
+    if errors:
+        raise ValidationError(errors)
+    return unique
+
+
+def _keys_for(
+    actor: User, study: Study, text: str, choices: Sequence[RedactionChoice]
+) -> tuple[list[RedactionKey], int]:
+    """The key of each choice, in order: the study's existing one for the same original, else
+    a new one numbered after the last of its kind (the study row is locked by the caller)."""
+    existing = {
+        key.digest: key for key in RedactionKey.objects.filter(study=study).defer("original")
+    }
+    numbers: dict[str, int] = {}
+    for kind, number in RedactionKey.objects.filter(study=study).values_list("kind", "number"):
+        numbers[kind] = max(numbers.get(kind, 0), number)
+    keys: list[RedactionKey] = []
+    new: list[RedactionKey] = []
+    now = clock.now()
+    for choice in choices:
+        original = text[choice.start : choice.end]
+        digest = redaction.digest(study.pk, original)
+        key = existing.get(digest)
+        if key is None:
+            numbers[choice.kind] = numbers.get(choice.kind, 0) + 1
+            key = RedactionKey(
+                study=study,
+                kind=choice.kind,
+                number=numbers[choice.kind],
+                original=" ".join(original.split()),
+                digest=digest,
+                created_by=actor,
+                created_at=now,
+            )
+            existing[digest] = key
+            new.append(key)
+        keys.append(key)
+    RedactionKey.objects.bulk_create(new)
+    return keys, len(new)
+
+
+def _remap_segments(
+    transcript: Transcript, plan: redaction.EditPlan, new_text: str
+) -> tuple[int, int]:
+    """Move every segment of the transcript to the new offsets and refresh the quotes whose
+    words changed. Two segments of one coder that come to cover the same range (both inside
+    one replaced name, say) become one: codes, memos and the exemplar flag kept."""
+    segments = list(
+        Segment.objects.filter(transcript=transcript)
+        .only("id", "coder_id", "start", "end", "is_exemplar", "created_at")
+        .order_by("pk")
+    )
+    keepers: dict[tuple[int, int, int], Segment] = {}
+    merged: dict[int, Segment] = {}  # merged segment id -> the segment it joins
+    changed: dict[int, Segment] = {}
+    for segment in segments:
+        start, end = plan.map_range(segment.start, segment.end)
+        keeper = keepers.get((segment.coder_id, start, end))
+        if keeper is not None:
+            merged[segment.pk] = keeper
+            if segment.is_exemplar and not keeper.is_exemplar:
+                keeper.is_exemplar = True
+            keeper.created_at = min(keeper.created_at, segment.created_at)
+            changed[keeper.pk] = keeper
+            continue
+        keepers[(segment.coder_id, start, end)] = segment
+        if (start, end) != (segment.start, segment.end) or plan.touches(segment.start, segment.end):
+            segment.start, segment.end = start, end
+            changed[segment.pk] = segment
+    if merged:
+        on_keeper: dict[int, set[int]] = {}
+        for segment_id, code_id in SegmentCode.objects.filter(
+            segment_id__in=[k.pk for k in merged.values()]
+        ).values_list("segment_id", "code_id"):
+            on_keeper.setdefault(segment_id, set()).add(code_id)
+        for coding in SegmentCode.objects.filter(segment_id__in=merged).order_by("pk"):
+            keeper = merged[coding.segment_id]
+            codes = on_keeper.setdefault(keeper.pk, set())
+            if coding.code_id not in codes:
+                codes.add(coding.code_id)
+                SegmentCode.objects.filter(pk=coding.pk).update(segment_id=keeper.pk)
+        for segment_id, keeper in merged.items():
+            Memo.objects.filter(segment_id=segment_id).update(segment_id=keeper.pk)
+        Segment.objects.filter(pk__in=merged).delete()
+    if changed:
+        Segment.objects.filter(pk__in=changed).update(
+            start=F("start") + _PARKING_OFFSET, end=F("end") + _PARKING_OFFSET
+        )
+        for segment in changed.values():
+            segment.quote = new_text[segment.start : segment.end]
+        Segment.objects.bulk_update(
+            list(changed.values()), ["start", "end", "quote", "is_exemplar", "created_at"]
+        )
+    return len(changed), len(merged)
+
+
+def _remap_coding_log(transcript: Transcript, plan: redaction.EditPlan) -> None:
+    """The undo log points at ranges too: it follows the segments."""
+    actions = list(CodingAction.objects.filter(transcript=transcript).only("id", "start", "end"))
+    moved = []
+    for action in actions:
+        start, end = plan.map_range(action.start, action.end)
+        if (start, end) != (action.start, action.end):
+            action.start, action.end = start, end
+            moved.append(action)
+    CodingAction.objects.bulk_update(moved, ["start", "end"], batch_size=500)
+
+
+@transaction.atomic
+def transcript_redact(
+    *, actor: User, transcript: Transcript, choices: Sequence[RedactionChoice], version: str
+) -> RedactionResult:
+    """Replace the confirmed stretches with placeholders, all or nothing.
+
+    The same original (ignoring case, accents and spacing; a phone number by its digits) gets
+    the same placeholder across the study; new ones are numbered per kind and their originals
+    kept, encrypted, in the study's redaction key. Coded segments keep their words: offsets are
+    re-mapped (``redaction.EditPlan``), quotes refreshed, and the undo log follows."""
+    study = Study.objects.select_for_update().get(pk=transcript.study_id)
+    _require(actor, StudyAction.REDACT, study)
+    locked = (
+        Transcript.objects.select_for_update()
+        .select_related("participant")
+        .get(pk=transcript.pk, study=study)
+    )
+    if locked.participant.withdrawn_at is not None:
+        raise ValidationError(
+            _("This participant has withdrawn; their transcript cannot be changed.")
+        )
+    text = locked.text
+    if version != redaction.text_version(text):
+        raise ValidationError(
+            _(
+                "The transcript changed since these suggestions were made (someone else may "
+                "have redacted it). Nothing was changed: look at the suggestions again."
+            )
+        )
+    unique = _check_redactions(text, choices)
+    keys, new_keys = _keys_for(actor, study, text, unique)
+    plan = redaction.EditPlan(
+        redaction.Edit(c.start, c.end, key.placeholder) for c, key in zip(unique, keys, strict=True)
+    )
+    new_text = plan.apply(text)
+    changed, merged = _remap_segments(locked, plan, new_text)
+    _remap_coding_log(locked, plan)
+    locked.text = new_text
+    locked.char_count = len(new_text)
+    locked.save(update_fields=["text", "char_count", "updated_at"])
+    TranscriptChunk.objects.filter(transcript=locked).delete()
+    TranscriptChunk.objects.bulk_create(chunks_for(locked), batch_size=500)
+    through = RedactionKey.transcripts.through
+    through.objects.bulk_create(
+        [through(redactionkey_id=pk, transcript_id=locked.pk) for pk in {key.pk for key in keys}],
+        ignore_conflicts=True,
+    )
+    placeholders = list(dict.fromkeys(key.placeholder for key in keys))
+    _audit(
+        actor,
+        AuditAction.UPDATE,
+        "transcript",
+        locked.pk,
+        study,
+        f"redacted {len(unique)} stretches with {len(placeholders)} placeholders "
+        f"({new_keys} new keys); {changed} segments re-mapped, {merged} merged",
+    )
+    return RedactionResult(len(unique), placeholders, new_keys, changed, merged)

@@ -45,6 +45,12 @@ urlpatterns = [
         name="transcript",
     ),
     path(
+        "<int:study_id>/transcripts/<int:transcript_id>/redact/",
+        views.transcript_redact,
+        name="transcript_redact",
+    ),
+    path("<int:study_id>/redaction-key/", views.redaction_key, name="redaction_key"),
+    path(
         "<int:study_id>/transcripts/<int:transcript_id>/delete/",
         views.transcript_delete,
         name="transcript_delete",
@@ -70,6 +76,7 @@ urlpatterns = [
     path("<int:study_id>/codes/<int:code_id>/split/", views.code_split, name="code_split"),
     path("<int:study_id>/codes.css", views.codes_css, name="codes_css"),
     path("<int:study_id>/analysis/", views.analysis_view, name="analysis"),
+    path("<int:study_id>/analysis/words/", views.word_frequency, name="word_frequency"),
     path("<int:study_id>/import/", views.project_import, name="project_import"),
     path("<int:study_id>/export/<str:filename>", views.export, name="export"),
 ]

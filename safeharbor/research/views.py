@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 from safeharbor.accounts.http import AuthenticatedHttpRequest
 from safeharbor.core.forms import add_service_errors
 
-from . import exports, forms, refi, rendering, selectors, services
-from .choices import DocumentKind
+from . import exports, forms, redaction, refi, rendering, selectors, services
+from .choices import DocumentKind, RedactionKind
 from .models import Code, Memo, Segment
 from .policy import StudyAction, can_create_study
 from .transcripts import MAX_FILE_BYTES
@@ -409,6 +409,127 @@ def transcript_detail(
     )
 
 
+def _reasons() -> dict[str, str]:
+    return {
+        redaction.ADDED: _("added by you"),
+        redaction.EMAIL: _("an e-mail address"),
+        redaction.PHONE: _("a phone number"),
+        redaction.KNOWN: _("already redacted in this study"),
+        redaction.ADDRESS: _("a street address"),
+        redaction.AGENCY: _("looks like an agency"),
+        redaction.PLACE: _("looks like a county or city"),
+        redaction.TITLE: _("a name after a title"),
+        redaction.SPEAKER: _("a speaker's name"),
+        redaction.TEAM: _("a study team member's name"),
+        redaction.CAPITALISED: _("capitalised mid-sentence"),
+        redaction.REPEAT: _("found elsewhere in this transcript"),
+    }
+
+
+def _span(value: str) -> tuple[int, int] | None:
+    start, sep, end = value.partition("-")
+    if not sep or not start.isdigit() or not end.isdigit():
+        return None
+    return int(start), int(end)
+
+
+def _redaction_state(
+    post: Any,
+) -> tuple[list[tuple[str, str]], dict[tuple[int, int], str], dict[tuple[int, int], str]]:
+    """What the redaction form carried: words added by hand (kind, words), the ticked rows and
+    every row it showed (range -> the kind chosen)."""
+    added: list[tuple[str, str]] = []
+    for item in post.getlist("added")[:100]:
+        kind, sep, words = item.partition(":")
+        if sep and kind in RedactionKind.values and words.strip():
+            added.append((kind, words.strip()[: redaction.MAX_ORIGINAL_LENGTH]))
+    picked: dict[tuple[int, int], str] = {}
+    for value in post.getlist("pick"):
+        span = _span(value)
+        if span is not None:
+            picked[span] = post.get(f"kind-{value}", "")
+    seen: dict[tuple[int, int], str] = {}
+    for value in post.getlist("seen"):
+        span = _span(value)
+        if span is not None:
+            seen[span] = post.get(f"kind-{value}", "")
+    return added, picked, seen
+
+
+@login_required
+def transcript_redact(
+    request: AuthenticatedHttpRequest, study_id: int, transcript_id: int
+) -> HttpResponse:
+    """Redaction suggestions in context; the researcher ticks, adds words by hand ("find"),
+    then applies. Stateless: the form carries what was added and ticked."""
+    op = request.POST.get("op", "") if request.method == "POST" else ""
+    added, picked, seen = _redaction_state(request.POST)
+    add_form = forms.RedactionAddForm(request.POST if op == "find" else None, prefix="add")
+    errors: list[str] = []
+    if op == "find" and add_form.is_valid():
+        added.append((add_form.cleaned_data["kind"], add_form.cleaned_data["words"].strip()))
+        add_form = forms.RedactionAddForm(prefix="add")
+    elif op == "apply":
+        transcript = selectors.redaction_transcript(
+            actor=request.user, study_id=study_id, transcript_id=transcript_id
+        )
+        try:
+            result = services.transcript_redact(
+                actor=request.user,
+                transcript=transcript,
+                choices=[services.RedactionChoice(s, e, kind) for (s, e), kind in picked.items()],
+                version=request.POST.get("version", ""),
+            )
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(n)s stretches redacted with %(p)s placeholders; %(s)s coded segments "
+                    "follow their words."
+                )
+                % {
+                    "n": result.replaced,
+                    "p": len(result.placeholders),
+                    "s": result.segments_changed,
+                },
+            )
+            return redirect("research:transcript", study_id=study_id, transcript_id=transcript_id)
+    page = selectors.redaction_page(
+        actor=request.user,
+        study_id=study_id,
+        transcript_id=transcript_id,
+        added=added,
+        picked=set(picked) if request.method == "POST" else None,
+        seen=seen,
+        request=request,
+    )
+    return render(
+        request,
+        "research/redact.html",
+        {
+            "p": page,
+            "study": page.study,
+            "add_form": add_form,
+            "errors": errors,
+            "rows": rendering.redaction_rows(
+                rows=page.rows,
+                kinds=RedactionKind.choices,
+                reasons=_reasons(),
+                show_placeholders=page.access.can_see_redaction_key,
+            ),
+        },
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+def redaction_key(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    study, rows = selectors.redaction_key(actor=request.user, study_id=study_id, request=request)
+    return render(request, "research/redaction_key.html", {"study": study, "rows": rows})
+
+
 @login_required
 @require_POST
 def transcript_delete(
@@ -727,19 +848,56 @@ def project_import(request: AuthenticatedHttpRequest, study_id: int) -> HttpResp
 
 @login_required
 def analysis_view(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
-    page = selectors.analysis_page(actor=request.user, study_id=study_id, request=request)
+    page = selectors.analysis_page(
+        actor=request.user,
+        study_id=study_id,
+        breakdown=request.GET.get("by", "role"),
+        request=request,
+    )
     return render(
         request,
         "research/analysis.html",
         {
             "a": page,
             "study": page.study,
+            "breakdown_rows": list(zip(page.counts, page.breakdown.rows, strict=True)),
             "saturation_text": exports.saturation_sentence(page.saturation),
             "bars": _bars(page.saturation),
             "heatmap_body": rendering.heatmap_body(study_id=page.study.pk, rows=page.matrix_rows),
             **_disagreements(page),
             "chart_width": 10 * len(page.saturation.steps) or 10,
         },
+    )
+
+
+@login_required
+def word_frequency(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    """Top words over every transcript or one code's segments (a GET form: only ids and
+    numbers travel in the address)."""
+    study, _access = selectors.study_get(actor=request.user, study_id=study_id)
+    entries = selectors.codebook_plain(study=study)
+    choices = [(e.code.pk, ("— " * e.depth) + e.code.name) for e in entries]
+    bound = "top" in request.GET
+    form = forms.WordFrequencyForm(request.GET if bound else None, codes=choices)
+    code_id, top, skip = None, 50, True
+    if bound and form.is_valid():
+        code_id = form.cleaned_data["code"]
+        top = form.cleaned_data["top"] or 50
+        skip = form.cleaned_data["interviewer"]
+    page = selectors.word_frequency_page(
+        actor=request.user,
+        study_id=study_id,
+        code_id=code_id,
+        top=top,
+        skip_interviewer=skip,
+        request=request,
+    )
+    if not bound:
+        form = forms.WordFrequencyForm(
+            initial={"code": None, "top": 50, "interviewer": True}, codes=choices
+        )
+    return render(
+        request, "research/word_frequency.html", {"w": page, "study": page.study, "form": form}
     )
 
 

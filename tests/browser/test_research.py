@@ -4,6 +4,7 @@ by selecting text with the mouse, then by the keyboard-only form."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -48,6 +49,10 @@ def test_study_pages_pass_axe(new_page, world, study):
         ("codebook", f"/research/{study.pk}/codebook/"),
         ("code", f"/research/{study.pk}/codes/{code.pk}/"),
         ("analysis", f"/research/{study.pk}/analysis/"),
+        ("analysis by attribute", f"/research/{study.pk}/analysis/?by=agency"),
+        ("word frequency", f"/research/{study.pk}/analysis/words/"),
+        ("redaction", f"/research/{study.pk}/transcripts/{transcript.pk}/redact/"),
+        ("redaction key", f"/research/{study.pk}/redaction-key/"),
         ("import transcripts", f"/research/{study.pk}/transcripts/import/"),
         ("new study", "/research/new/"),
     ]:
@@ -91,3 +96,29 @@ def test_code_by_selecting_text_and_by_keyboard(new_page, world, study):
     expect(page.get_by_text("Coded.")).to_be_visible()
     assert Segment.objects.filter(transcript=transcript).count() == before + 2
     _shot(page, "transcript-after-coding")
+
+
+def test_redact_words_found_by_hand_then_read_the_key(new_page, world, study):
+    """Add words by hand, tick, replace: the transcript shows the placeholder, the lead's key
+    shows the words, and both pages pass axe."""
+    check = PageChecker()
+    page = new_page()
+    log_in(page, world.university_researcher)
+    transcript = Transcript.objects.filter(study=study).order_by("name")[0]
+    word = re.findall(r"\b[a-z]{8,}\b", transcript.text)[0]
+    page.goto(f"/research/{study.pk}/transcripts/{transcript.pk}/")
+    page.get_by_role("link", name="Redact names, places and numbers").click()
+    page.get_by_label("Words to redact").fill(word)
+    page.get_by_label("They are").select_option("place")
+    page.get_by_role("button", name="Find them").click()
+    expect(page.locator("table.redactions mark").first).to_have_text(word, ignore_case=True)
+    check(page, "redaction with words added")
+    _shot(page, "redaction")
+    page.get_by_role("button", name="Replace the ticked words").click()
+    expect(page.locator("#transcript")).to_contain_text("[PLACE 1]")
+    assert word.casefold() not in Transcript.objects.get(pk=transcript.pk).text.casefold()
+    page.goto(f"/research/{study.pk}/redaction-key/")
+    expect(page.locator("tbody")).to_contain_text(word)
+    check(page, "redaction key with a row")
+    _shot(page, "redaction-key")
+    check.assert_clean()
