@@ -22,6 +22,7 @@ from safeharbor.accounts.services import agency_create, user_create
 from safeharbor.core import clock
 from safeharbor.core.demo.people import PeopleGenerator
 from safeharbor.directory.demo import seed_directory
+from safeharbor.referrals.demo import seed_referrals_demo
 from safeharbor.research.demo import seed_research_demo
 from safeharbor.screening.demo import seed_screening_demo
 
@@ -157,6 +158,7 @@ def seed_demo(*, seed: int = 7, youth_count: int = 200) -> DemoSummary:
 
     seed_contact_demo(seed=seed)
     seed_directory(seed=seed, services=300, agencies=agencies)  # the resource directory
+    seed_referrals_demo(seed=seed)  # referrals to directory services (referrals app)
     seed_research_demo(lead=users["researcher"], seed=seed)  # the demo study (research app)
     seed_screening_demo(seed=seed)  # instruments, screenings, deadlines (screening app)
     return DemoSummary(
