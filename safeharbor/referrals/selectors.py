@@ -36,7 +36,7 @@ from safeharbor.core import clock
 from safeharbor.youth.selectors import youth_get
 
 from . import deadlines, services, workflow
-from .choices import Priority
+from .choices import NEED_CHOICES, Outcome, Priority, Status
 from .models import Referral, ReferralEvent
 from .workflow import Side
 
@@ -59,12 +59,30 @@ class Row:
     follow_up_due: datetime.datetime | None
     matched: bool | None
     outcome_unseen: bool
+    # Choice labels looked up once per list (get_FOO_display per row re-translates each time).
+    status_label: str = ""
+    need_label: str = ""
+    priority_label: str = ""
+    outcome_label: str = ""
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    return {
+        name: {value: str(label) for value, label in choices}
+        for name, choices in (
+            ("status", Status.choices),
+            ("need", NEED_CHOICES),
+            ("priority", Priority.choices),
+            ("outcome", Outcome.choices),
+        )
+    }
 
 
 def _rows(
     referrals: list[Referral], accesses: dict[Any, YouthAccess], now: datetime.datetime
 ) -> list[Row]:
     rows = []
+    labels = _labels()
     for referral in referrals:
         access = accesses.get(referral.youth_id, NO_ACCESS)
         rows.append(
@@ -79,6 +97,10 @@ def _rows(
                 follow_up_due=deadlines.follow_up_due(referral),
                 matched=deadlines.matched_within_48_hours(referral, now),
                 outcome_unseen=bool(referral.outcome) and referral.outcome_seen_at is None,
+                status_label=labels["status"].get(referral.status, referral.status),
+                need_label=labels["need"].get(referral.need, referral.need),
+                priority_label=labels["priority"].get(referral.priority, referral.priority),
+                outcome_label=labels["outcome"].get(referral.outcome, ""),
             )
         )
     return rows

@@ -203,7 +203,11 @@ def referral_move(
         locked.outcome_note = note
         # The referring worker always learns the outcome: unseen until they look.
         locked.outcome_seen_at = now if Side.RECEIVER not in sides else None
-    locked.save()
+    changed = ["status", "status_reason", "sent_at", "accepted_at", "closed_at", "updated_at"]
+    if to_status in workflow.NEEDS_OUTCOME:
+        changed += ["outcome", "outcome_note", "outcome_seen_at"]
+    # Only what a move changes: the note and callback are not re-encrypted on every step.
+    locked.save(update_fields=changed)
     _event(locked, actor, from_status, reason=reason, outcome=outcome, note=note)
     return locked
 
