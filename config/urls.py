@@ -13,6 +13,8 @@ urlpatterns = [
     path("contact/", include("safeharbor.contact.urls")),
     path("screening/", include("safeharbor.screening.urls")),
     path("referrals/", include("safeharbor.referrals.urls")),
+    path("outcomes/reports/", include("safeharbor.outcomes.report_urls")),
+    path("outcomes/", include("safeharbor.outcomes.urls")),
     path("", include("safeharbor.directory.urls")),  # /find/, /directory/, /api/hsds/
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(("config.api", "api"), namespace="api")),

@@ -162,6 +162,8 @@ SAFEHARBOR_SCREENING_EDIT_WINDOW_DAYS = env.int("SAFEHARBOR_SCREENING_EDIT_WINDO
 # days of accepting, or the referral is "waiting too long" (docs/referrals.md).
 SAFEHARBOR_REFERRAL_REPLY_HOURS = env.int("SAFEHARBOR_REFERRAL_REPLY_HOURS", default=48)
 SAFEHARBOR_REFERRAL_OUTCOME_DAYS = env.int("SAFEHARBOR_REFERRAL_OUTCOME_DAYS", default=30)
+# Funder and county reports suppress counts below this (1 to 10 hidden by default).
+SAFEHARBOR_SMALL_CELL = env.int("SAFEHARBOR_SMALL_CELL", default=11)
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]

@@ -8,7 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 from safeharbor.accounts.choices import Role
 
-from .policy import can_create_youth, can_open_break_glass
+from .policy import (
+    can_create_youth,
+    can_manage_programs,
+    can_open_break_glass,
+    can_view_program_figures,
+)
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -32,6 +37,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append((reverse("access:break_glass_review"), _("Break-glass review")))
     if user.role == Role.RESEARCHER or user.study_memberships.exists():
         items.append((reverse("research:studies"), _("Research studies")))
+    agency_id = user.agency_id_or_none
+    if can_view_program_figures(user, agency_id) or can_manage_programs(user, agency_id):
+        items.append((reverse("outcomes:programs"), _("Programs")))
     items.append((reverse("directory:search"), _("Resource directory")))
     items.append((reverse("accounts:mfa_setup"), _("Security")))
     return {"nav_items": items}
