@@ -4,6 +4,7 @@ OTIP and California CSEC Program reports use in the same or a coarser form."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ProgramKind(models.TextChoices):
@@ -108,7 +109,7 @@ class DeliveryMode(models.TextChoices):
 
 
 class MeasureKind(models.TextChoices):
-    COUNT = "count", _("Count")
+    COUNT = "count", pgettext_lazy("kind of measure", "Count")
     YES_NO = "yes_no", _("Yes / no")
     SCALE = "scale", _("Scale")
     STAGE = "stage", _("Stage")

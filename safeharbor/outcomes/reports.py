@@ -29,6 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from safeharbor.accounts.choices import AgencyKind
 from safeharbor.accounts.models import Agency
@@ -501,7 +502,7 @@ def _services_table(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit])
         _("Youth"),
         {area: len(youth) for area, youth in served.items()},
         {area: area for area in areas},
-        [(_("Services"), dict(deliveries)), (_("Hours"), hours)],
+        [(_("Services"), dict(deliveries)), (pgettext("time spent", "Hours"), hours)],
         note=_(
             "Service areas as in the OVC TIMS performance measures. A youth who received "
             "services in several areas is counted in each."
@@ -778,7 +779,7 @@ def _kind_tables(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit]) ->
             _("Youth"),
             {code: len(keys) for code, keys in youth.items()},
             labels,
-            [(_("Services"), dict(deliveries)), (_("Hours"), hours)],
+            [(_("Services"), dict(deliveries)), (pgettext("time spent", "Hours"), hours)],
         ),
     ]
 

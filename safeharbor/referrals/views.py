@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from safeharbor.access.choices import Action, Category
@@ -167,7 +168,11 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 
 def _inbox_states() -> list[tuple[str, str]]:
-    return [("open", _("Open")), ("closed", _("Closed")), ("all", _("All"))]
+    return [
+        ("open", pgettext("referral list", "Open")),
+        ("closed", pgettext("referral list", "Closed")),
+        ("all", pgettext("referral list", "All")),
+    ]
 
 
 @login_required
