@@ -46,7 +46,8 @@ from safeharbor.screening.choices import ScreeningStatus
 from safeharbor.screening.models import Screening
 from safeharbor.youth.selectors import youth_get
 
-from .choices import MeasureKind
+from . import effectiveness
+from .choices import MeasureKind, ServiceType
 from .models import (
     Enrolment,
     FundingSource,
@@ -521,6 +522,7 @@ class ProgramPage:
     figures: ProgramFigures
     funding: list[FundingSource]
     can_manage: bool
+    can_see_figures: bool = False
 
 
 def _may_see_programs(actor: User, agency_id: int | None) -> bool:
@@ -574,6 +576,7 @@ def program_get(*, actor: User, program_id: int) -> ProgramPage:
         figures=_figures(program),
         funding=list(program.funding.all()),
         can_manage=can_manage_programs(actor, agency_id),
+        can_see_figures=can_view_program_figures(actor, agency_id),
     )
 
 
@@ -584,3 +587,81 @@ def program_for_change(*, actor: User, program_id: int) -> Program:
     if not page.can_manage:
         raise PermissionDenied
     return page.figures.program
+
+
+# --- The program dashboard (mezzo) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceLine:
+    label: str
+    services: int
+    hours: float
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """A program's figures for a period: aggregates only, never a youth."""
+
+    program: Program
+    start: datetime.date
+    end: datetime.date
+    figures: list[effectiveness.Figure]
+    services: list[ServiceLine]
+    youth_served: int
+    new_enrolments: int
+    exits: int
+
+
+def program_dashboard(
+    *,
+    actor: User,
+    program_id: int,
+    start: datetime.date,
+    end: datetime.date,
+    request: HttpRequest | None = None,
+) -> Dashboard:
+    """The program's effectiveness figures and services for the period (a ValidationError for
+    a bad period; 404 as ``program_get`` for a program the actor may not see). Analysts may see
+    it: every figure is a count, a share or a statistic. The view is audited without a youth."""
+    agency_id = actor.agency_id_or_none
+    if agency_id is None or not can_view_program_figures(actor, agency_id):
+        raise Http404
+    program = Program.objects.filter(agency_id=agency_id, pk=program_id).first()
+    if program is None:
+        raise Http404
+    figures = effectiveness.all_figures(program, start, end)
+    labels = dict(ServiceType.choices)
+    delivered = (
+        ServiceDelivery.objects.filter(program=program, delivered_on__range=(start, end))
+        .values("service_type")
+        .annotate(n=Count("pk"), minutes=Sum("minutes"))
+        .order_by("-n", "service_type")
+    )
+    enrolments = Enrolment.objects.filter(program=program)
+    overlapping = enrolments.filter(starts_on__lte=end).exclude(ends_on__lt=start)
+    record(
+        actor=actor,
+        action=AuditAction.VIEW,
+        object_type="outcomes.program",
+        object_id=program.pk,
+        reason=f"dashboard {start.isoformat()}..{end.isoformat()}",
+        request=request,
+    )
+    return Dashboard(
+        program=program,
+        start=start,
+        end=end,
+        figures=figures,
+        services=[
+            ServiceLine(
+                str(labels.get(row["service_type"], row["service_type"])),
+                row["n"],
+                round((row["minutes"] or 0) / 60, 1),
+            )
+            for row in delivered
+        ],
+        youth_served=overlapping.values("youth_id").distinct().count(),
+        new_enrolments=enrolments.filter(starts_on__range=(start, end)).count(),
+        exits=enrolments.filter(ends_on__range=(start, end)).count(),
+    )

@@ -17,4 +17,6 @@ urlpatterns = [
     path("programs/new/", views.program_new, name="program_new"),
     path("programs/<int:program_id>/", views.program_detail, name="program"),
     path("programs/<int:program_id>/funding/new/", views.funding_new, name="funding_new"),
+    path("programs/<int:program_id>/dashboard/", views.program_dashboard, name="dashboard"),
+    path("definitions/", views.definitions, name="definitions"),
 ]

@@ -7,6 +7,7 @@ analysts (analysts read counts only, and never reach a youth).
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from typing import Any
 
@@ -16,15 +17,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from safeharbor.access.policy import can_manage_programs
+from safeharbor.access.policy import (
+    can_manage_programs,
+    can_view_county_figures,
+    can_view_program_figures,
+)
 from safeharbor.accounts.http import AuthenticatedHttpRequest
 from safeharbor.accounts.models import User
 from safeharbor.core import clock
 from safeharbor.core.forms import add_service_errors
 
-from . import selectors, services
+from . import charts, selectors, services
+from .definitions import definitions_html
+from .formatting import figure_row
 from .forms import (
     EnrolmentForm,
     ExitForm,
@@ -34,6 +42,7 @@ from .forms import (
     ProgramForm,
     ServiceForm,
 )
+from .report_views import PeriodForm
 
 
 def _worker(request: AuthenticatedHttpRequest) -> User:
@@ -311,4 +320,84 @@ def funding_new(request: AuthenticatedHttpRequest, program_id: int) -> HttpRespo
             "submit": _("Add the funding"),
             "cancel_url": reverse("outcomes:program", args=[program.pk]),
         },
+    )
+
+
+# --- The program dashboard and how its figures are computed --------------------------------
+
+
+def _retention_chart(figures: list[Any]) -> str:
+    curve = next((f.curve for f in figures if f.curve), ())
+    if not curve:
+        return ""
+    chart = charts.step_chart(
+        [(p.day, p.survival, p.low, p.high) for p in curve],
+        title=_("Engagement retention"),
+        x_label=_("days since enrolment"),
+        y_label=_("still engaged"),
+        line_label=_("Kaplan-Meier estimate"),
+        band_label=_("95 % interval"),
+    )
+    return charts.to_svg(chart)
+
+
+@login_required
+def program_dashboard(request: AuthenticatedHttpRequest, program_id: int) -> HttpResponse:
+    """A program's effectiveness and services for a period (a year to today by default)."""
+    actor = request.user
+    today = clock.today()
+    # The last twelve months, today included.
+    initial = {
+        "start": today - datetime.timedelta(days=364),
+        "end": today,
+    }
+    form = PeriodForm(request.GET if "start" in request.GET else None, initial=initial)
+    period = (initial["start"], initial["end"])
+    status = 200
+    if form.is_bound:
+        if form.is_valid():
+            period = (form.cleaned_data["start"], form.cleaned_data["end"])
+        else:
+            status = 400
+    dashboard = None
+    if status == 200:
+        try:
+            dashboard = selectors.program_dashboard(
+                actor=actor, program_id=program_id, start=period[0], end=period[1], request=request
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            status = 400
+    if dashboard is None:
+        # The form again, with the message; the program must still be one the actor may see.
+        program = selectors.program_get(actor=actor, program_id=program_id).figures.program
+        return render(
+            request, "outcomes/dashboard.html", {"form": form, "program": program}, status=status
+        )
+    return render(
+        request,
+        "outcomes/dashboard.html",
+        {
+            "form": form,
+            "program": dashboard.program,
+            "d": dashboard,
+            "rows": [figure_row(f) for f in dashboard.figures],
+            "retention_svg": mark_safe(_retention_chart(dashboard.figures)),  # noqa: S308  (our SVG)
+            "curve": next((f.curve for f in dashboard.figures if f.curve), ()),
+        },
+    )
+
+
+@login_required
+def definitions(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """How each figure is computed (docs/outcomes.md), for anyone who may see figures."""
+    actor = request.user
+    if not (
+        can_view_program_figures(actor, actor.agency_id_or_none) or can_view_county_figures(actor)
+    ):
+        raise PermissionDenied
+    return render(
+        request,
+        "outcomes/definitions.html",
+        {"body": mark_safe(definitions_html())},  # noqa: S308  (our own documentation)
     )
