@@ -336,7 +336,7 @@ def _retention_chart(figures: list[Any]) -> str:
         x_label=_("days since enrolment"),
         y_label=_("still engaged"),
         line_label=_("Kaplan-Meier estimate"),
-        band_label=_("95 % interval"),
+        band_label=_("Interval (95 %)"),
     )
     return charts.to_svg(chart)
 
