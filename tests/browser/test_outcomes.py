@@ -175,6 +175,7 @@ def test_a_caseworker_records_services_and_outcomes_on_a_phone(new_page, mfa_wor
     _back_on_the_youth_page(page, "Recorded leaving Harbor Mentoring.")
     expect(page.get_by_role("link", name="Record leaving Harbor Mentoring")).to_have_count(0)
     enrolment.refresh_from_db()
+    assert enrolment.ends_on is not None
     assert (enrolment.ends_on.isoformat(), enrolment.exit_reason) == (_iso(), "goals_met")
 
 
