@@ -28,7 +28,6 @@ spoken, within 25 miles of a big city's ZIP code centroid, nearest first, first 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import hashlib
 import json
@@ -44,6 +43,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.common import (  # noqa: E402  (after the project root is on sys.path)
+    database_exists,
+    db_config,
+    drop_and_create,
+    read_meta,
+    write_meta,
+)
 
 NAME = "directory"
 TITLE = "Directory: search, public finder, HSDS API and import"
@@ -79,53 +85,6 @@ def log(message: str) -> None:
     print(f"[bench {NAME}] {message}", file=sys.stderr, flush=True)
 
 
-def _db_config(url: str) -> dict[str, Any]:
-    import environ
-
-    return environ.Env.db_url_config(url)
-
-
-def _pg_admin(config: dict[str, Any]) -> Any:
-    import psycopg
-
-    return psycopg.connect(
-        host=config.get("HOST") or "127.0.0.1",
-        port=int(config.get("PORT") or 5432),
-        user=config.get("USER") or "postgres",
-        password=config.get("PASSWORD") or None,
-        dbname="postgres",
-        autocommit=True,
-        connect_timeout=5,
-    )
-
-
-def _database_exists(config: dict[str, Any]) -> bool:
-    if config["ENGINE"].endswith("sqlite3"):
-        return Path(config["NAME"]).exists()
-    with _pg_admin(config) as conn:
-        row = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
-        ).fetchone()
-    return row is not None
-
-
-def _drop_and_create(config: dict[str, Any]) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    if config["ENGINE"].endswith("sqlite3"):
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(config["NAME"] + suffix).unlink()
-        return
-    from psycopg import sql
-
-    with _pg_admin(config) as conn:
-        name = sql.Identifier(config["NAME"])
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
 def _fingerprint(scale: Scale) -> dict[str, Any]:
     from django.db.migrations.loader import MigrationLoader
 
@@ -143,39 +102,13 @@ def _fingerprint(scale: Scale) -> dict[str, Any]:
     }
 
 
-def _read_meta() -> dict[str, Any] | None:
-    from django.db import DatabaseError, connection
-
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT value FROM bench_meta WHERE name = 'build'")
-            row = cursor.fetchone()
-    except DatabaseError:
-        return None
-    return json.loads(row[0]) if row else None
-
-
-def _write_meta(meta: dict[str, Any]) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_meta "
-            "(name varchar(50) PRIMARY KEY, value text NOT NULL)"
-        )
-        cursor.execute("DELETE FROM bench_meta WHERE name = 'build'")
-        cursor.execute(
-            "INSERT INTO bench_meta (name, value) VALUES ('build', %s)", [json.dumps(meta)]
-        )
-
-
 def _cache_problem(scale: Scale) -> str | None:
     from django.db import connection
     from django.db.migrations.executor import MigrationExecutor
 
     from safeharbor.directory.models import Service
 
-    meta = _read_meta()
+    meta = read_meta()
     if meta is None:
         return "no build marker"
     if meta.get("fingerprint") != _fingerprint(scale):
@@ -219,15 +152,15 @@ def prepare_database(config: dict[str, Any], scale: Scale, rebuild: bool) -> dic
     from django.core.management import call_command
     from django.db import connection
 
-    if not rebuild and _database_exists(config):
+    if not rebuild and database_exists(config):
         problem = _cache_problem(scale)
         if problem is None:
-            meta = _read_meta() or {}
+            meta = read_meta() or {}
             log(f"reusing the database built {meta.get('built_at')}")
             return {"cached": True, **{k: v for k, v in meta.items() if k != "fingerprint"}}
         log(f"rebuilding: {problem}")
     started = time.perf_counter()
-    _drop_and_create(config)
+    drop_and_create(config)
     call_command("migrate", verbosity=0, interactive=False)
     built = build(scale)
     with connection.cursor() as cursor:
@@ -242,7 +175,7 @@ def prepare_database(config: dict[str, Any], scale: Scale, rebuild: bool) -> dic
         "build_seconds": round(time.perf_counter() - started, 1),
         **built,
     }
-    _write_meta(meta)
+    write_meta(meta)
     return {"cached": False, **{k: v for k, v in meta.items() if k != "fingerprint"}}
 
 
@@ -452,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale = Scale(**{**asdict(scale), "requests": args.requests})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-    config = _db_config(url)
+    config = db_config(url)
     import django
 
     django.setup()

@@ -51,6 +51,13 @@ from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.common import (  # noqa: E402  (after the project root is on sys.path)
+    database_exists,
+    db_config,
+    drop_and_create,
+    read_meta,
+    write_meta,
+)
 
 NAME = "foundation"
 TITLE = "Foundation: caseload, youth page, access log, API and the audit trail"
@@ -100,53 +107,6 @@ def log(message: str) -> None:
 # --------------------------------------------------------------------------- database set-up
 
 
-def _db_config(url: str) -> dict[str, Any]:
-    import environ
-
-    return environ.Env.db_url_config(url)
-
-
-def _pg_admin(config: dict[str, Any]) -> Any:
-    import psycopg
-
-    return psycopg.connect(
-        host=config.get("HOST") or "127.0.0.1",
-        port=int(config.get("PORT") or 5432),
-        user=config.get("USER") or "postgres",
-        password=config.get("PASSWORD") or None,
-        dbname="postgres",
-        autocommit=True,
-        connect_timeout=5,
-    )
-
-
-def _database_exists(config: dict[str, Any]) -> bool:
-    if config["ENGINE"].endswith("sqlite3"):
-        return Path(config["NAME"]).exists()
-    with _pg_admin(config) as conn:
-        row = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
-        ).fetchone()
-    return row is not None
-
-
-def _drop_and_create(config: dict[str, Any]) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    if config["ENGINE"].endswith("sqlite3"):
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(config["NAME"] + suffix).unlink()
-        return
-    from psycopg import sql
-
-    with _pg_admin(config) as conn:
-        name = sql.Identifier(config["NAME"])
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
 def _fingerprint(scale: Scale) -> dict[str, Any]:
     from django.conf import settings
     from django.db.migrations.loader import MigrationLoader
@@ -179,32 +139,6 @@ def _fingerprint(scale: Scale) -> dict[str, Any]:
     }
 
 
-def _read_meta() -> dict[str, Any] | None:
-    from django.db import DatabaseError, connection
-
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT value FROM bench_meta WHERE name = 'build'")
-            row = cursor.fetchone()
-    except DatabaseError:
-        return None
-    return json.loads(row[0]) if row else None
-
-
-def _write_meta(meta: dict[str, Any]) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_meta "
-            "(name varchar(50) PRIMARY KEY, value text NOT NULL)"
-        )
-        cursor.execute("DELETE FROM bench_meta WHERE name = 'build'")
-        cursor.execute(
-            "INSERT INTO bench_meta (name, value) VALUES ('build', %s)", [json.dumps(meta)]
-        )
-
-
 def _cache_problem(scale: Scale) -> str | None:
     """Why the existing database cannot be reused, or None when it can."""
     from django.db import connection
@@ -213,7 +147,7 @@ def _cache_problem(scale: Scale) -> str | None:
     from safeharbor.audit.models import AuditEvent
     from safeharbor.youth.models import Youth
 
-    meta = _read_meta()
+    meta = read_meta()
     if meta is None:
         return "no build marker"
     if meta.get("fingerprint") != _fingerprint(scale):
@@ -261,10 +195,10 @@ def prepare_database(
     from django.core.management import call_command
     from django.db import connection
 
-    if not rebuild and _database_exists(config):
+    if not rebuild and database_exists(config):
         problem = _cache_problem(scale)
         if problem is None:
-            meta = _read_meta() or {}
+            meta = read_meta() or {}
             log(f"reusing the database built {meta.get('built_at')}")
             trimmed = trim_to_build(scale, meta["head_hash"])
             if trimmed:
@@ -275,7 +209,7 @@ def prepare_database(
             }
         log(f"rebuilding: {problem}")
     started = time.perf_counter()
-    _drop_and_create(config)
+    drop_and_create(config)
     log(f"migrating {config['NAME']}")
     call_command("migrate", verbosity=0, interactive=False)
     migrate_s = time.perf_counter() - started
@@ -309,7 +243,7 @@ def prepare_database(
         "busy_youth": busy,
         "head_hash": head_hash,
     }
-    _write_meta(meta)
+    write_meta(meta)
     return {
         "cached": False,
         **{k: v for k, v in meta.items() if k not in ("fingerprint", "head_hash")},
@@ -1124,7 +1058,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale = Scale(**{**asdict(scale), "requests": args.requests})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-    config = _db_config(url)
+    config = db_config(url)
     import django
 
     django.setup()

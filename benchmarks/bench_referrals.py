@@ -57,6 +57,14 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.common import (  # noqa: E402  (after the project root is on sys.path)
+    database_exists,
+    db_config,
+    drop_and_create,
+    read_meta,
+    verified_client,
+    write_meta,
+)
 
 NAME = "referrals"
 TITLE = "Referrals: an agency receiving 10,000 referrals, 100,000 in the table"
@@ -124,53 +132,6 @@ def timed(steps: dict[str, float], name: str) -> Iterator[None]:
 # --------------------------------------------------------------------------- database set-up
 
 
-def _db_config(url: str) -> dict[str, Any]:
-    import environ
-
-    return environ.Env.db_url_config(url)
-
-
-def _pg_admin(config: dict[str, Any]) -> Any:
-    import psycopg
-
-    return psycopg.connect(
-        host=config.get("HOST") or "127.0.0.1",
-        port=int(config.get("PORT") or 5432),
-        user=config.get("USER") or "postgres",
-        password=config.get("PASSWORD") or None,
-        dbname="postgres",
-        autocommit=True,
-        connect_timeout=5,
-    )
-
-
-def _database_exists(config: dict[str, Any]) -> bool:
-    if config["ENGINE"].endswith("sqlite3"):
-        return Path(config["NAME"]).exists()
-    with _pg_admin(config) as conn:
-        row = conn.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
-        ).fetchone()
-    return row is not None
-
-
-def _drop_and_create(config: dict[str, Any]) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    if config["ENGINE"].endswith("sqlite3"):
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                Path(config["NAME"] + suffix).unlink()
-        return
-    from psycopg import sql
-
-    with _pg_admin(config) as conn:
-        name = sql.Identifier(config["NAME"])
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-
-
 def _fingerprint(scale: Scale) -> dict[str, Any]:
     from django.conf import settings
     from django.db.migrations.loader import MigrationLoader
@@ -191,32 +152,6 @@ def _fingerprint(scale: Scale) -> dict[str, Any]:
         "keys": keys,
         "migrations": sorted(f"{app}.{name}" for app, name in loader.disk_migrations),
     }
-
-
-def _read_meta() -> dict[str, Any] | None:
-    from django.db import DatabaseError, connection
-
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT value FROM bench_meta WHERE name = 'build'")
-            row = cursor.fetchone()
-    except DatabaseError:
-        return None
-    return json.loads(row[0]) if row else None
-
-
-def _write_meta(meta: dict[str, Any]) -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_meta "
-            "(name varchar(50) PRIMARY KEY, value text NOT NULL)"
-        )
-        cursor.execute("DELETE FROM bench_meta WHERE name = 'build'")
-        cursor.execute(
-            "INSERT INTO bench_meta (name, value) VALUES ('build', %s)", [json.dumps(meta)]
-        )
 
 
 def remove_earlier_runs(meta: dict[str, Any]) -> tuple[int, int]:
@@ -254,7 +189,7 @@ def _cache_problem(scale: Scale) -> str | None:
     from safeharbor.referrals.models import Referral
     from safeharbor.youth.models import Youth
 
-    meta = _read_meta()
+    meta = read_meta()
     if meta is None:
         return "no build marker"
     if meta.get("fingerprint") != _fingerprint(scale):
@@ -279,15 +214,15 @@ def prepare_database(config: dict[str, Any], scale: Scale, rebuild: bool) -> dic
     from safeharbor.audit.models import AuditChainHead
 
     hidden = ("fingerprint", "audit_seq", "audit_hash")
-    if not rebuild and _database_exists(config):
+    if not rebuild and database_exists(config):
         problem = _cache_problem(scale)
         if problem is None:
-            meta = _read_meta() or {}
+            meta = read_meta() or {}
             log(f"reusing the database built {meta.get('built_at')}")
             return {"cached": True, **{k: v for k, v in meta.items() if k not in hidden}}
         log(f"rebuilding: {problem}")
     started = time.perf_counter()
-    _drop_and_create(config)
+    drop_and_create(config)
     log(f"migrating {config['NAME']}")
     call_command("migrate", verbosity=0, interactive=False)
     steps = {"drop_create_migrate": round(time.perf_counter() - started, 1), **build(scale)}
@@ -308,7 +243,7 @@ def prepare_database(config: dict[str, Any], scale: Scale, rebuild: bool) -> dic
         "audit_seq": head.seq,
         "audit_hash": head.hash,
     }
-    _write_meta(meta)
+    write_meta(meta)
     return {"cached": False, **{k: v for k, v in meta.items() if k not in hidden}}
 
 
@@ -705,21 +640,6 @@ def build(scale: Scale) -> dict[str, float]:
 # --------------------------------------------------------------------------- measuring
 
 
-def verified_client(user: Any) -> Any:
-    from django.test import Client
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client = Client()
-    client.force_login(user)
-    device, _created = TOTPDevice.objects.get_or_create(
-        user=user, name="bench", defaults={"confirmed": True}
-    )
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return client
-
-
 def summary(times_ms: Sequence[float]) -> dict[str, float]:
     ordered = sorted(times_ms)
 
@@ -1064,7 +984,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale = Scale(**{**asdict(scale), "requests": args.requests})
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     url = os.environ.setdefault("DATABASE_URL", DEFAULT_URL)
-    config = _db_config(url)
+    config = db_config(url)
     import django
 
     django.setup()
@@ -1078,7 +998,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     measured = {**measure_pages(scale), **measure_writes(scale)}
     measure_seconds = round(time.perf_counter() - measure_started, 1)
     load_after = os.getloadavg()
-    meta = _read_meta()
+    meta = read_meta()
     if meta is not None:
         remove_earlier_runs(meta)  # leave the database at its built scale
     result = {

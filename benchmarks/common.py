@@ -1,0 +1,98 @@
+"""Helpers every benchmark shares: its own database (SQLite file or PostgreSQL database, made
+and dropped from the URL), a small table remembering what was built there, and a test client
+that has passed MFA. Each bench_*.py imports them after putting the project root on sys.path."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+
+def db_config(url: str) -> dict[str, Any]:
+    import environ
+
+    return environ.Env.db_url_config(url)
+
+
+def pg_admin(config: dict[str, Any]) -> Any:
+    import psycopg
+
+    return psycopg.connect(
+        host=config.get("HOST") or "127.0.0.1",
+        port=int(config.get("PORT") or 5432),
+        user=config.get("USER") or "postgres",
+        password=config.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+def database_exists(config: dict[str, Any]) -> bool:
+    if config["ENGINE"].endswith("sqlite3"):
+        return Path(config["NAME"]).exists()
+    with pg_admin(config) as conn:
+        row = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]
+        ).fetchone()
+    return row is not None
+
+
+def drop_and_create(config: dict[str, Any]) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    if config["ENGINE"].endswith("sqlite3"):
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                Path(config["NAME"] + suffix).unlink()
+        return
+    from psycopg import sql
+
+    with pg_admin(config) as conn:
+        name = sql.Identifier(config["NAME"])
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+
+
+def read_meta() -> dict[str, Any] | None:
+    from django.db import DatabaseError, connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT value FROM bench_meta WHERE name = 'build'")
+            row = cursor.fetchone()
+    except DatabaseError:
+        return None
+    return json.loads(row[0]) if row else None
+
+
+def write_meta(meta: dict[str, Any]) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_meta "
+            "(name varchar(50) PRIMARY KEY, value text NOT NULL)"
+        )
+        cursor.execute("DELETE FROM bench_meta WHERE name = 'build'")
+        cursor.execute(
+            "INSERT INTO bench_meta (name, value) VALUES ('build', %s)", [json.dumps(meta)]
+        )
+
+
+def verified_client(user: Any) -> Any:
+    from django.test import Client
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client = Client()
+    client.force_login(user)
+    device, _created = TOTPDevice.objects.get_or_create(
+        user=user, name="bench", defaults={"confirmed": True}
+    )
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client
