@@ -404,7 +404,7 @@ def return_screening_url(youth_id: uuid.UUID, episode_id: int) -> str:
 
 def _action(item: Item, *, team: bool) -> tuple[str, str]:
     if item.extra is not None:
-        return item.extra.action_url, item.extra.action_label
+        return str(item.extra.action_url), str(item.extra.action_label)
     kind = AttentionKind(item.kind)
     if kind in (AttentionKind.REPORT_LAW_ENFORCEMENT, AttentionKind.REPORT_NCMEC):
         to = (

@@ -8,8 +8,7 @@ import datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
-from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy
 
 from safeharbor.access.choices import Category
@@ -47,8 +46,17 @@ def waiting_referrals(
             kind, due = NO_ANSWER, sent_at + deadlines.reply_within()
         else:
             kind, due = NO_OUTCOME, (accepted_at or sent_at) + deadlines.outcome_within()
-        url = reverse("referrals:detail", args=[pk])
+        url = reverse_lazy("referrals:detail", args=[pk])
         items.append(
-            Due(kind, youth_id, number, due, Category.REFERRALS, TASK, url, _("Follow up"))
+            Due(
+                kind,
+                youth_id,
+                number,
+                due,
+                Category.REFERRALS,
+                TASK,
+                url,
+                gettext_lazy("Follow up"),
+            )
         )
     return items

@@ -9,8 +9,7 @@ import datetime
 from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
-from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy
 
 from safeharbor.access.choices import Category
@@ -48,8 +47,8 @@ def _reports(scope: QuerySet[Youth], now: datetime.datetime) -> list[Due]:
             identified_at + window,
             _CATEGORY,
             LEGAL_DEADLINE,
-            reverse("screening:report_new", args=[youth_id, pk]),
-            _("Record the report"),
+            reverse_lazy("screening:report_new", args=[youth_id, pk]),
+            gettext_lazy("Record the report"),
         )
         for pk, youth_id, number, identified_at in rows
     ]
@@ -74,8 +73,8 @@ def _after_events(scope: QuerySet[Youth]) -> list[Due]:
             occurred_at + datetime.timedelta(hours=TRIGGER_DUE_HOURS[TriggerKind(kind)]),
             _CATEGORY,
             DEADLINE,
-            reverse("screening:new", args=[youth_id]),
-            _("Screen"),
+            reverse_lazy("screening:new", args=[youth_id]),
+            gettext_lazy("Screen"),
         )
         for youth_id, number, kind, occurred_at in rows
     ]
@@ -107,8 +106,8 @@ def _rescreens(scope: QuerySet[Youth], now: datetime.datetime) -> list[Due]:
                     last_at + every if last_at else created_at,
                     _CATEGORY,
                     TASK,
-                    reverse("screening:new", args=[youth_id]),
-                    _("Screen"),
+                    reverse_lazy("screening:new", args=[youth_id]),
+                    gettext_lazy("Screen"),
                 )
             )
     return items

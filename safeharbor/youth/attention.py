@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from safeharbor.accounts.models import User
 
     from .models import Youth
@@ -40,8 +42,10 @@ class Due:
     due: datetime.datetime
     category: str  # the data category the row reveals (the page checks it)
     urgency: int
-    action_url: str
-    action_label: str
+    # Lazy (``reverse_lazy``, ``gettext_lazy``): a source lists every row in scope, the page
+    # shows fifty of them, and resolving a URL costs more than the rest of a row.
+    action_url: StrOrPromise
+    action_label: StrOrPromise
 
 
 # The youth in scope, now, and the worker whose own page it is (None on a supervisor's page).
