@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from safeharbor.accounts.choices import YOUTH_DATA_ROLES, Role
 from safeharbor.core import clock
@@ -185,20 +185,29 @@ def visible_youth(user: User) -> QuerySet[Youth]:
         return youth_model.objects.filter(owning_agency_id=agency_id)
     today = clock.today()
     now = clock.now()
-    care_team = apps.get_model("youth", "CareTeamMember").objects.filter(
-        active_care_team(user, today), youth=OuterRef("pk")
+    # Each way in is a subquery that does not depend on the row (the actor's memberships, the
+    # consents naming the agency, the actor's open break-glass): computed once per query and
+    # probed per row, instead of an EXISTS re-run for every youth row of the agency.
+    care_team = (
+        apps.get_model("youth", "CareTeamMember")
+        .objects.filter(active_care_team(user, today))
+        .values("youth_id")
     )
-    consent = apps.get_model("youth", "ConsentToShare").objects.filter(
-        _live_consent(agency_id, today), youth=OuterRef("pk")
+    consent = (
+        apps.get_model("youth", "ConsentToShare")
+        .objects.filter(_live_consent(agency_id, today))
+        .values("youth_id")
     )
-    break_glass = apps.get_model("access", "BreakGlassAccess").objects.filter(
-        user=user, youth=OuterRef("pk"), opened_at__lte=now, expires_at__gt=now
+    break_glass = (
+        apps.get_model("access", "BreakGlassAccess")
+        .objects.filter(user=user, opened_at__lte=now, expires_at__gt=now)
+        .values("youth_id")
     )
     return youth_model.objects.filter(
         Q(owning_agency_id=agency_id)
-        | (Exists(care_team) & Q(owning_agency__is_victim_service_provider=False))
-        | Exists(consent)
-        | (Exists(break_glass) & Q(owning_agency__is_victim_service_provider=False))
+        | (Q(pk__in=care_team) & Q(owning_agency__is_victim_service_provider=False))
+        | Q(pk__in=consent)
+        | (Q(pk__in=break_glass) & Q(owning_agency__is_victim_service_provider=False))
     )
 
 

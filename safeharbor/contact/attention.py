@@ -145,7 +145,7 @@ def scope_for_supervisor(actor: User) -> QuerySet[Youth]:
 
     This is the policy's first rule (an agency's staff may know of every record it owns), taken
     directly: narrowing ``visible_youth()`` to the agency would give the same rows (a test checks
-    it) while repeating its consent, care-team and break-glass ``EXISTS`` clauses in each of the
+    it) while repeating its consent, care-team and break-glass subqueries in each of the
     page's queries."""
     agency_id = actor.agency_id_or_none
     if actor.role != Role.SUPERVISOR or agency_id is None:
