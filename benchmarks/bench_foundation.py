@@ -56,6 +56,7 @@ from benchmarks.common import (  # noqa: E402  (after the project root is on sys
     db_config,
     drop_and_create,
     read_meta,
+    verified_client,
     write_meta,
 )
 
@@ -640,22 +641,6 @@ def summary(times_ms: Sequence[float]) -> dict[str, float]:
         "p95": round(percentile(values, 0.95), 2),
         "max": round(values[-1], 2),
     }
-
-
-def verified_client(user: Any) -> Any:
-    """Logged in and past MFA, as safeharbor/youth/tests/test_youth_pages.py does it."""
-    from django.test import Client
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client = Client()
-    client.force_login(user)
-    device, _created = TOTPDevice.objects.get_or_create(
-        user=user, name="bench", defaults={"confirmed": True}
-    )
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return client
 
 
 def time_get(client: Any, url: str) -> float:

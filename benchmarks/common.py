@@ -5,6 +5,7 @@ that has passed MFA. Each bench_*.py imports them after putting the project root
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,8 @@ def write_meta(meta: dict[str, Any]) -> None:
 
 
 def verified_client(user: Any) -> Any:
+    """A test client logged in as ``user`` and past MFA, in a process set up like a server
+    worker (``config/wsgi.py`` freezes what is loaded out of the garbage collector's way)."""
     from django.test import Client
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -95,4 +98,6 @@ def verified_client(user: Any) -> Any:
     session = client.session
     session["otp_device_id"] = device.persistent_id
     session.save()
+    gc.collect()
+    gc.freeze()
     return client
