@@ -66,3 +66,14 @@ def heat_level(value: int, maximum: int, levels: int = 5) -> int:
     if value <= 0 or maximum <= 0:
         return 0
     return max(1, min(levels, round(levels * value / maximum)))
+
+
+def shade(colour: str, level: int, levels: int = 5) -> str:
+    """The colour mixed with white in proportion to ``level`` (0 is white, ``levels`` the
+    colour itself): a code's heat-map cells in reports, darker for more segments."""
+    if level <= 0:
+        return "#FFFFFF"
+    hex6 = normalise_hex(colour)[1:]
+    fraction = min(level, levels) / levels
+    channels = (round(255 + (int(hex6[i : i + 2], 16) - 255) * fraction) for i in (0, 2, 4))
+    return "#" + "".join(f"{c:02X}" for c in channels)

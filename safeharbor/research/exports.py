@@ -1,6 +1,7 @@
 """Exports of a study: segments, codebook and matrix (CSV, XLSX), the REFI-QDA codebook and
-project, and the findings draft (.docx). Each is audited as an export; withdrawn participants'
-data is never included (the selectors leave it out)."""
+project, and the findings draft (.docx and PDF, both laid out from one content builder in
+``findings``). Each is audited as an export; withdrawn participants' data is never included
+(the selectors leave it out)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record
-from safeharbor.core import clock
 
-from . import refi, selectors
-from .choices import AttributeType, InterviewMode, ProfessionalRole, SamplingMethod
-from .models import Participant, Segment, SegmentCode, Study, StudyMember, Transcript
+from . import findings, refi, selectors
+from .choices import AttributeType
+from .models import Memo, Participant, Segment, SegmentCode, Study, StudyMember, Transcript
 from .policy import StudyAction
 
 if TYPE_CHECKING:
@@ -184,6 +183,7 @@ def project_qdpx(*, actor: User, study_id: int, request: HttpRequest | None = No
         code_ids.setdefault(segment_id, []).append(code_guid[code_id])
     by_transcript: dict[int, list[tuple[str, int, int, list[str], str, Any]]] = {}
     user_guids: dict[int, str] = {}
+    selection_guids: dict[int, tuple[int, str]] = {}  # segment -> (transcript, selection GUID)
     for pk, transcript_id, start, end, coder_id, created_at, transcript_guid in kept.order_by(
         "transcript_id", "start", "end", "coder_id"
     ).values_list(
@@ -192,9 +192,10 @@ def project_qdpx(*, actor: User, study_id: int, request: HttpRequest | None = No
         coder = members.get(coder_id, f"user-{coder_id}")
         if coder_id not in user_guids:
             user_guids[coder_id] = refi.user_guid(coder)
+        selection_guids[pk] = (transcript_id, refi.segment_guid(transcript_guid, coder, start, end))
         by_transcript.setdefault(transcript_id, []).append(
             (
-                refi.segment_guid(transcript_guid, coder, start, end),
+                selection_guids[pk][1],
                 start,
                 end,
                 sorted(code_ids.get(pk, [])),
@@ -203,6 +204,9 @@ def project_qdpx(*, actor: User, study_id: int, request: HttpRequest | None = No
             )
         )
     coders = {coder_id: members.get(coder_id, f"user-{coder_id}") for coder_id in user_guids}
+    notes, code_notes, source_notes, selection_notes, authors = _memo_notes(
+        study, members, {t.pk for t in transcripts}, selection_guids
+    )
     sources = [
         refi.ExportSource(
             guid=str(transcript.guid),
@@ -211,6 +215,8 @@ def project_qdpx(*, actor: User, study_id: int, request: HttpRequest | None = No
             created=transcript.created_at,
             selections=by_transcript.get(transcript.pk, []),
             participant_code=transcript.participant.code,
+            note_guids=source_notes.get(transcript.pk, []),
+            selection_notes=selection_notes,
         )
         for transcript in transcripts
     ]
@@ -261,200 +267,86 @@ def project_qdpx(*, actor: User, study_id: int, request: HttpRequest | None = No
     qde = refi.project_qde(
         name=study.title,
         codes=codes,
-        users=[(refi.user_guid(name), name) for name in sorted(set(coders.values()))],
+        users=[(refi.user_guid(name), name) for name in sorted({*coders.values(), *authors})],
         sources=sources,
         cases=cases,
         variables=variables,
         created=study.created_at,
+        notes=notes,
+        code_notes=code_notes,
     )
     _audit_export(actor, study, "project_qdpx", request)
     return refi.project_qdpx(qde, sources)
 
 
+def _memo_notes(
+    study: Study,
+    members: dict[int, str],
+    kept_transcripts: set[int],
+    selection_guids: dict[int, tuple[int, str]],
+) -> tuple[
+    list[refi.ExportNote],
+    dict[int, list[str]],
+    dict[int, list[str]],
+    dict[str, list[str]],
+    set[str],
+]:
+    """The study's memos as REFI-QDA notes, and where each is referenced from: a code, a
+    source (transcript) or a selection (segment). Memos on withdrawn participants'
+    transcripts and segments are left out with them."""
+    notes: list[refi.ExportNote] = []
+    on_code: dict[int, list[str]] = {}
+    on_source: dict[int, list[str]] = {}
+    on_selection: dict[str, list[str]] = {}
+    authors: set[str] = set()
+    for memo in Memo.objects.filter(study=study).order_by("created_at", "pk"):
+        if memo.transcript_id is not None and memo.transcript_id not in kept_transcripts:
+            continue
+        if memo.segment_id is not None and memo.segment_id not in selection_guids:
+            continue
+        author = members.get(memo.author_id, f"user-{memo.author_id}")
+        authors.add(author)
+        guid = refi.note_guid(study.pk, memo.pk)
+        notes.append(
+            refi.ExportNote(
+                guid=guid,
+                text=memo.body,
+                user=refi.user_guid(author),
+                created=memo.created_at,
+                modified=memo.updated_at,
+            )
+        )
+        if memo.code_id is not None:
+            on_code.setdefault(memo.code_id, []).append(guid)
+        elif memo.transcript_id is not None:
+            on_source.setdefault(memo.transcript_id, []).append(guid)
+        elif memo.segment_id is not None:
+            on_selection.setdefault(selection_guids[memo.segment_id][1], []).append(guid)
+    return notes, on_code, on_source, on_selection, authors
+
+
 # --------------------------------------------------------------------------- findings draft
 
 
-def _methods_paragraph(study: Study, page: selectors.AnalysisPage) -> str:
-    n = len(page.data.participants)
-    roles = ", ".join(f"{count} {label.lower()}" for _v, label, count in page.roles) or _(
-        "none yet"
-    )
-    interviews = list(
-        Participant.objects.filter(pk__in=[p.id for p in page.data.participants]).values_list(
-            "consent__interview__mode", "consent__method"
-        )
-    )
-    modes = sorted({str(InterviewMode(m).label).lower() for m, _c in interviews if m})
-    methods = sorted({c for _m, c in interviews if c})
-    sampling = str(SamplingMethod(study.sampling_method).label).lower()
-    ethics = (
-        _("The study was approved by %(board)s (%(number)s).")
-        % {"board": study.ethics_board, "number": study.ethics_number or _("no number given")}
-        if study.ethics_board
-        else _("No ethics approval is recorded for this study.")
-    )
-    return (
-        _(
-            "%(n)s professionals (%(roles)s) were recruited by %(sampling)s sampling, a "
-            "non-probability method, towards a target of %(target)s. Each gave %(consent)s "
-            "consent before a %(modes)s interview and was debriefed afterwards. Transcripts were "
-            "coded with a colour-coded codebook of %(codes)s codes and analysed descriptively. "
-        )
-        % {
-            "n": n,
-            "roles": roles,
-            "sampling": sampling,
-            "target": study.target_sample_size,
-            "consent": _(" or ").join(methods) or _("recorded"),
-            "modes": _(" or ").join(modes) or _("recorded"),
-            "codes": len(page.data.codes),
-        }
-        + ethics
-    )
-
-
-def _limitations(study: Study, page: selectors.AnalysisPage) -> list[str]:
-    n = len(page.data.participants)
-    items = [
-        _(
-            "The sample is small (n = %(n)s) and was chosen by %(method)s sampling, a "
-            "non-probability method: the findings describe these participants and cannot be "
-            "generalised to all professionals."
-        )
-        % {"n": n, "method": str(SamplingMethod(study.sampling_method).label).lower()}
-    ]
-    if n < study.target_sample_size:
-        items.append(
-            _("Fewer participants were interviewed (%(n)s) than the target of %(target)s.")
-            % {"n": n, "target": study.target_sample_size}
-        )
-    coders = {row.coder_id for row in page.data.codings}
-    if len(coders) <= 1:
-        items.append(
-            _("One person coded the transcripts; no intercoder agreement could be measured.")
-        )
-    if page.saturation.reached_at is None:
-        items.append(_("Saturation was not reached by the criteria set for this study."))
-    missing = [
-        label
-        for value, label in ProfessionalRole.choices
-        if value not in {r[0] for r in page.roles}
-    ]
-    if missing:
-        items.append(
-            _("No participant held these roles: %(roles)s.")
-            % {"roles": ", ".join(str(m) for m in missing)}
-        )
-    return items
-
-
-def saturation_sentence(sat: Any) -> str:
-    if not sat.enough_interviews:
-        return _(
-            "Saturation cannot be judged yet: it needs at least %(n)s interviews "
-            "(base %(b)s + run %(r)s)."
-        ) % {"n": sat.base_size + sat.run_length, "b": sat.base_size, "r": sat.run_length}
-    if sat.reached_at is None:
-        return _(
-            "Saturation was not reached: no run of %(r)s interviews added %(t)s%% or less new "
-            "codes relative to the %(base)s codes of the first %(b)s interviews."
-        ) % {
-            "r": sat.run_length,
-            "t": sat.threshold_percent,
-            "base": sat.base_codes,
-            "b": sat.base_size,
-        }
-    step = sat.steps[sat.reached_at - 1]
-    return _(
-        "Saturation was reached at interview %(at)s: the run of %(r)s interviews ending there "
-        "added %(ratio)s%% new codes relative to the %(base)s codes of the first %(b)s interviews "
-        "(threshold %(t)s%%)."
-    ) % {
-        "at": sat.reached_at,
-        "r": sat.run_length,
-        "ratio": step.run_ratio_percent,
-        "base": sat.base_codes,
-        "b": sat.base_size,
-        "t": sat.threshold_percent,
-    }
+def _findings(
+    actor: User, study_id: int, request: HttpRequest | None
+) -> tuple[Study, findings.Findings]:
+    _study_for_export(actor, study_id)
+    page = selectors.analysis_page(actor=actor, study_id=study_id, request=request)
+    return page.study, findings.build(page)
 
 
 def findings_docx(*, actor: User, study_id: int, request: HttpRequest | None = None) -> bytes:
-    """A findings draft: methods, themes table, exemplar quotes, saturation, agreement,
-    limitations, all written from the study's data."""
-    import docx
-
-    _study_for_export(actor, study_id)
-    page = selectors.analysis_page(actor=actor, study_id=study_id, request=request)
-    study = page.study
-    document = docx.Document()
-    document.add_heading(study.title, level=0)
-    document.add_paragraph(_("Findings draft, %(date)s") % {"date": clock.today().isoformat()})
-    document.add_heading(_("Research questions"), level=1)
-    for question in study.question_list:
-        document.add_paragraph(question, style="List Number")
-    document.add_heading(_("Methods"), level=1)
-    document.add_paragraph(_methods_paragraph(study, page))
-    document.add_heading(_("Themes"), level=1)
-    themes = [c for c in page.counts if c.depth == 0]
-    table = document.add_table(rows=1, cols=4)
-    table.style = "Table Grid"
-    for cell, text in zip(
-        table.rows[0].cells,
-        (_("Theme"), _("Segments"), _("Participants"), _("Percent of participants")),
-        strict=True,
-    ):
-        cell.text = text
-    for count in themes:
-        cells = table.add_row().cells
-        cells[0].text = count.code.name
-        cells[1].text = str(count.segments)
-        cells[2].text = str(count.participants)
-        cells[3].text = f"{count.percent:g}%"
-    document.add_heading(_("Exemplar quotes"), level=1)
-    if not page.exemplars:
-        document.add_paragraph(_("No segment is flagged as an exemplar quote yet."))
-    for theme, quotes in page.exemplars:
-        document.add_heading(theme.name, level=2)
-        for quote in quotes[:5]:
-            document.add_paragraph(
-                f"“{quote.quote.strip()}” ({quote.participant_code}, "
-                f"{ProfessionalRole(quote.professional_role).label})",
-                style="Intense Quote",
-            )
-    document.add_heading(_("Saturation"), level=1)
-    document.add_paragraph(saturation_sentence(page.saturation))
-    document.add_heading(_("Intercoder agreement"), level=1)
-    agreement = page.agreement
-    if agreement is None:
-        document.add_paragraph(
-            _("Not measured: agreement needs two coders who coded the same participants.")
-        )
-    else:
-        document.add_paragraph(
-            _(
-                "Unit: %(unit)s, over %(n)s participants coded by %(c)s coders. Percent agreement "
-                "%(p)s; Cohen's kappa %(k)s; Krippendorff's alpha %(a)s."
-            )
-            % {
-                "unit": agreement.unit,
-                "n": len(agreement.participants),
-                "c": len(agreement.coders),
-                "p": _fmt(agreement.overall_percent, "%"),
-                "k": _fmt(agreement.overall_kappa),
-                "a": _fmt(agreement.overall_alpha),
-            }
-        )
-    document.add_heading(_("Limitations"), level=1)
-    for item in _limitations(study, page):
-        document.add_paragraph(item, style="List Bullet")
-    buffer = io.BytesIO()
-    document.save(buffer)
+    """The findings draft as .docx (the heat map as a table of shaded cells with numbers)."""
+    study, report = _findings(actor, study_id, request)
+    body = findings.to_docx(report)
     _audit_export(actor, study, "findings_docx", request)
-    return buffer.getvalue()
+    return body
 
 
-def _fmt(value: float | None, suffix: str = "") -> str:
-    if value is None:
-        return _("not defined")
-    return f"{value:.2f}{suffix}" if not suffix else f"{value:.1f}{suffix}"
+def findings_pdf(*, actor: User, study_id: int, request: HttpRequest | None = None) -> bytes:
+    """The same findings draft as PDF (the heat map drawn as a chart)."""
+    study, report = _findings(actor, study_id, request)
+    body = findings.to_pdf(report)
+    _audit_export(actor, study, "findings_pdf", request)
+    return body

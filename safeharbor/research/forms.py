@@ -9,6 +9,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from safeharbor.directory.models import Service
+
 from .choices import (
     AgencyType,
     AttributeType,
@@ -188,18 +190,51 @@ class InterviewForm(forms.Form):
         _set_queryset(self, "interviewer", team)
 
 
+class ServiceChoiceField(forms.ModelMultipleChoiceField):
+    """Directory services as tick boxes, each named with its organisation."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj: Any) -> str:
+        return _("%(service)s (%(organization)s)") % {
+            "service": obj.name,
+            "organization": obj.organization.name,
+        }
+
+
 class DebriefForm(forms.Form):
     statement: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Debrief statement version"), queryset=StudyDocument.objects.none()
     )
     debriefed_on = forms.DateField(label=_("Date of the debrief"), widget=DateInput)
     resources_offered = forms.CharField(
-        label=_("Resources offered"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=_("Resources offered"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text=_("Anything offered that is not in the directory: a phone line, a leaflet."),
+    )
+    services_offered = ServiceChoiceField(
+        label=_("Directory services offered"),
+        queryset=Service.objects.none(),
+        required=False,
+        help_text=_(
+            "Search the directory to list services, then tick the ones offered. Only active "
+            "services can be chosen."
+        ),
     )
 
-    def __init__(self, *args: Any, documents: QuerySet[StudyDocument], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        documents: QuerySet[StudyDocument],
+        services: QuerySet[Service] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         _set_queryset(self, "statement", documents)
+        _set_queryset(
+            self, "services_offered", services if services is not None else Service.objects.none()
+        )
 
 
 class WithdrawForm(forms.Form):

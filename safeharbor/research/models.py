@@ -299,7 +299,8 @@ class Interview(TimeStampedModel):
 
 
 class Debrief(TimeStampedModel):
-    """The debrief after the interview: statement version, date, resources offered."""
+    """The debrief after the interview: statement version, date, resources offered (free text,
+    and the directory services offered)."""
 
     interview = models.OneToOneField(Interview, on_delete=models.PROTECT, related_name="debrief")
     statement = models.ForeignKey(
@@ -310,6 +311,14 @@ class Debrief(TimeStampedModel):
     )
     debriefed_on = models.DateField(_("debriefed on"))
     resources_offered = EncryptedTextField(_("resources offered"), blank=True)
+    # Public directory listings offered at the debrief (research may point at the directory,
+    # one way; the directory knows nothing of studies).
+    services_offered: models.ManyToManyField[Any, Any] = models.ManyToManyField(
+        "directory.Service",
+        related_name="+",
+        blank=True,
+        verbose_name=_("directory services offered"),
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -525,7 +534,7 @@ class RedactionKey(models.Model):
     placeholder such as [PERSON 1]. The same original always gets the same placeholder across
     the study: ``digest`` is a keyed hash (``crypto.blind_index``) of its normalised form, so
     that a match needs no decryption. Only the study lead sees this table; no export has it.
-    A row goes when no transcript of the study uses it any more."""
+    A row goes when no transcript and no memo of the study uses it any more."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="redaction_keys")
     kind = models.CharField(_("kind"), max_length=8, choices=RedactionKind.choices)
@@ -534,6 +543,9 @@ class RedactionKey(models.Model):
     digest = models.CharField(max_length=64)
     transcripts: models.ManyToManyField[Transcript, Any] = models.ManyToManyField(
         Transcript, related_name="redaction_keys", blank=True
+    )
+    memos: models.ManyToManyField[Memo, Any] = models.ManyToManyField(
+        Memo, related_name="redaction_keys", blank=True
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

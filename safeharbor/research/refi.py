@@ -85,6 +85,11 @@ def user_guid(username: str) -> str:
     return str(uuid.uuid5(_SEGMENT_NS, f"user:{username}"))
 
 
+def note_guid(study_id: int, memo_id: int) -> str:
+    """A stable GUID for a memo's note, so repeated exports agree."""
+    return str(uuid.uuid5(_SEGMENT_NS, f"memo:{study_id}:{memo_id}"))
+
+
 def _description(code: Any) -> str:
     parts = [code.description] if code.description else []
     for attr, label in _CRITERIA:
@@ -118,7 +123,12 @@ def _split_description(text: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- codebook export
 
 
-def _code_element(maker: Any, code: Any, children: dict[int | None, list[Any]]) -> Any:
+def _code_element(
+    maker: Any,
+    code: Any,
+    children: dict[int | None, list[Any]],
+    notes: dict[int, list[str]] | None = None,
+) -> Any:
     attrs = {
         "guid": guid_text(code.guid),
         "name": code.name,
@@ -129,7 +139,10 @@ def _code_element(maker: Any, code: Any, children: dict[int | None, list[Any]]) 
     description = _description(code)
     if description:
         parts.append(maker.Description(description))
-    parts.extend(_code_element(maker, child, children) for child in children.get(code.pk, []))
+    parts.extend(maker.NoteRef(targetGUID=guid) for guid in (notes or {}).get(code.pk, []))
+    parts.extend(
+        _code_element(maker, child, children, notes) for child in children.get(code.pk, [])
+    )
     return maker.Code(*parts, **attrs)
 
 
@@ -275,6 +288,7 @@ def _codes_from(
         )
         if raw_guid:
             keys[raw_guid] = item
+        item.note_keys = _note_refs(code_el)
         item.children = _codes_from(code_el, report, keys)
         result.append(item)
     return result
@@ -370,6 +384,32 @@ class ExportSource:
         tuple[str, int, int, list[str], str, datetime.datetime]
     ]  # guid, s, e, code guids, user guid, when
     participant_code: str = ""
+    note_guids: list[str] = field(default_factory=list)  # notes on the whole source
+    selection_notes: dict[str, list[str]] = field(default_factory=dict)  # selection -> notes
+
+
+@dataclass
+class ExportNote:
+    """A memo as a REFI-QDA note (its text inline)."""
+
+    guid: str
+    text: str
+    user: str  # the author's user GUID
+    created: datetime.datetime
+    modified: datetime.datetime
+
+    @property
+    def name(self) -> str:
+        first = xml_text(self.text).strip().split("\n", 1)[0]
+        return first[:60]
+
+
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text that XML 1.0 can hold: LF line ends, no control characters."""
+    return _NOT_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def _iso(moment: datetime.datetime) -> str:
@@ -385,8 +425,11 @@ def project_qde(
     cases: Sequence[tuple[str, str, list[str], list[tuple[str, str, str]]]],
     variables: Sequence[tuple[str, str, str]],
     created: datetime.datetime,
+    notes: Sequence[ExportNote] = (),
+    code_notes: dict[int, list[str]] | None = None,
 ) -> bytes:
-    """project.qde: users, codebook, variables, cases (participants), sources with selections."""
+    """project.qde: users, codebook, variables, cases (participants), sources with selections,
+    and the memos as notes, referenced (``NoteRef``) from their code, source or selection."""
     from lxml import etree
     from lxml.builder import ElementMaker
 
@@ -398,7 +441,9 @@ def project_qde(
     if codes:
         parts.append(
             maker.CodeBook(
-                maker.Codes(*(_code_element(maker, c, children) for c in children.get(None, [])))
+                maker.Codes(
+                    *(_code_element(maker, c, children, code_notes) for c in children.get(None, []))
+                )
             )
         )
     if variables:
@@ -437,6 +482,10 @@ def project_qde(
                         )
                         for code_guid in code_guids
                     ),
+                    *(
+                        maker.NoteRef(targetGUID=note)
+                        for note in source.selection_notes.get(sel_guid, [])
+                    ),
                     guid=sel_guid,
                     name=source.text[start:end][:60],
                     startPosition=str(start),
@@ -449,6 +498,7 @@ def project_qde(
             source_elements.append(
                 maker.TextSource(
                     *selections,
+                    *(maker.NoteRef(targetGUID=note) for note in source.note_guids),
                     guid=source.guid,
                     name=source.name,
                     plainTextPath=f"internal://{source.guid}.txt",
@@ -456,6 +506,22 @@ def project_qde(
                 )
             )
         parts.append(maker.Sources(*source_elements))
+    if notes:
+        parts.append(
+            maker.Notes(
+                *(
+                    maker.Note(
+                        maker.PlainTextContent(xml_text(note.text)),
+                        guid=note.guid,
+                        name=note.name,
+                        creatingUser=note.user,
+                        creationDateTime=_iso(note.created),
+                        modifiedDateTime=_iso(note.modified),
+                    )
+                    for note in notes
+                )
+            )
+        )
     root = maker.Project(*parts, name=name, origin=ORIGIN, creationDateTime=_iso(created))
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
@@ -489,6 +555,7 @@ class ImportedSelection:
     end: int
     code_keys: list[str]
     user_key: str
+    note_keys: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -497,6 +564,17 @@ class ImportedSource:
     guid: str
     text: str
     selections: list[ImportedSelection] = field(default_factory=list)
+    note_keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportedNote:
+    """A REFI-QDA note, to become a memo on each code, source or selection that refers to it."""
+
+    text: str
+    user_key: str
+    created: datetime.datetime | None
+    modified: datetime.datetime | None
 
 
 @dataclass
@@ -507,6 +585,49 @@ class ImportedProject:
     users: dict[str, str]  # user GUID -> name
     sources: list[ImportedSource]
     report: ImportReport
+    notes: dict[str, ImportedNote] = field(default_factory=dict)  # note GUID -> note
+
+
+def _note_refs(element: Element) -> list[str]:
+    return [ref.get("targetGUID") or "" for ref in _kids(element, "NoteRef")]
+
+
+def _moment(value: str | None) -> datetime.datetime | None:
+    """An xsd:dateTime, as an aware datetime (UTC when it names no zone); None if unreadable."""
+    try:
+        moment = datetime.datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
+
+
+def _read_notes(
+    root: Element, names: dict[str, str], archive: zipfile.ZipFile, report: ImportReport
+) -> dict[str, ImportedNote]:
+    notes: dict[str, ImportedNote] = {}
+    notes_el = _kid(root, "Notes")
+    for note_el in _kids(notes_el, "Note") if notes_el is not None else []:
+        key = note_el.get("guid") or ""
+        name = (note_el.get("name") or "").strip() or _("(unnamed note)")
+        text = _source_text(note_el, names, archive, report)
+        text = (text or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+        if not key or not text:
+            report.dropped.append(_("Note %(name)s has no text.") % {"name": name[:80]})
+            continue
+        notes[key] = ImportedNote(
+            text=text,
+            user_key=note_el.get("creatingUser") or "",
+            created=_moment(note_el.get("creationDateTime")),
+            modified=_moment(note_el.get("modifiedDateTime")),
+        )
+    if _note_refs(root):
+        report.dropped.append(
+            _(
+                "Notes about the project as a whole were left out: a memo here is about a "
+                "code, a transcript or a coded segment."
+            )
+        )
+    return notes
 
 
 def _safe_names(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -761,10 +882,24 @@ def _read_project(
                         _("A coding in %(name)s refers to a code not in the codebook.")
                         % {"name": name}
                     )
+            note_keys = _note_refs(sel) + [
+                key for coding in _kids(sel, "Coding") for key in _note_refs(coding)
+            ]
             if not code_keys:
+                if note_keys:
+                    source.note_keys.extend(note_keys)
+                    report.assume(
+                        _(
+                            "Notes on selections without codes were attached to their whole "
+                            "transcript."
+                        )
+                    )
                 continue
             user = sel.get("creatingUser") or ""
-            source.selections.append(ImportedSelection(to_lf[start], to_lf[end], code_keys, user))
+            source.selections.append(
+                ImportedSelection(to_lf[start], to_lf[end], code_keys, user, note_keys)
+            )
+        source.note_keys[:0] = _note_refs(source_el)
         sources.append(source)
     if not codes and not sources:
         raise ExchangeError(_("The project has no codes and no text sources to import."))
@@ -775,4 +910,5 @@ def _read_project(
         users=users,
         sources=sources,
         report=report,
+        notes=_read_notes(root, names, archive, report),
     )

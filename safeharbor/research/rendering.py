@@ -136,12 +136,15 @@ def redaction_rows(
     kinds: Sequence[tuple[str, Any]],
     reasons: dict[str, str],
     show_placeholders: bool,
+    show_where: bool = False,
 ) -> SafeString:
-    """The redaction suggestions' table body: a tick box labelled by the words in context, the
-    kind (changeable), why it was suggested and, for the lead, the placeholder the words
-    already have. A hidden ``seen`` input per row tells the next request what was shown."""
+    """The redaction suggestions' table body: a tick box labelled by the words in context,
+    where they are (the transcript or a memo, when memos are listed too), the kind
+    (changeable), why it was suggested and, for the lead, the placeholder the words already
+    have. A hidden ``seen`` input per row tells the next request what was shown."""
     kind_label = _("Kind of “%(words)s”")
     new_text = escape(_("new"))
+    transcript_text = escape(_("Transcript"))
     out = []
     for index, row in enumerate(rows):
         ident = escape(row.ident)
@@ -161,6 +164,8 @@ def redaction_rows(
             f'<select name="kind-{ident}" id="kind-{index}">{options}</select></td>',
             f"<td>{escape(reasons.get(row.reason, row.reason))}</td>",
         ]
+        if show_where:
+            cells.insert(1, f"<td>{escape(row.where) if row.where else transcript_text}</td>")
         if show_placeholders:
             cells.append(f"<td>{escape(row.placeholder) if row.placeholder else new_text}</td>")
         out.append(f"<tr>{''.join(cells)}</tr>")

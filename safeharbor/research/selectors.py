@@ -3,6 +3,7 @@ same 404 for a study (or anything in it) that does not exist and one the actor m
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from django.utils.translation import gettext as _
 
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record
+from safeharbor.directory.choices import ServiceStatus
+from safeharbor.directory.models import Service
 
 from . import analysis, redaction
 from .choices import (
@@ -124,6 +127,11 @@ def participant_page(
     participant = _in_study(
         Participant.objects.select_related(
             "consent__form", "consent__interview__interviewer", "consent__interview__debrief"
+        ).prefetch_related(
+            Prefetch(
+                "consent__interview__debrief__services_offered",
+                queryset=Service.objects.select_related("organization").order_by("name"),
+            )
         ),
         study,
         participant_id,
@@ -900,7 +908,7 @@ def word_frequency_page(
 
 @dataclass(frozen=True)
 class RedactionRow:
-    """One suggestion as the redaction page shows it."""
+    """One suggestion as the redaction page shows it (in the transcript, or in a memo)."""
 
     start: int
     end: int
@@ -911,22 +919,27 @@ class RedactionRow:
     reason: str
     placeholder: str  # the existing placeholder for these words (lead only), else ""
     checked: bool
+    memo: int | None = None
+    where: str = ""  # "" for the transcript, else which memo
 
     @property
     def ident(self) -> str:
-        return f"{self.start}-{self.end}"
+        span = f"{self.start}-{self.end}"
+        return span if self.memo is None else f"m{self.memo}:{span}"
 
 
 @dataclass
 class RedactionPage:
     study: Study
     access: StudyAccess
-    transcript: Transcript
+    transcript: Transcript | None  # None: the page for memos on codes
     rows: list[RedactionRow]
     more: int  # suggestions beyond the ones shown
     version: str
     added: list[tuple[str, str]]  # (kind, words) the researcher added by hand
     withdrawn: bool
+    memo_versions: list[tuple[int, str]] = field(default_factory=list)
+    memos: int = 0  # how many memos were scanned
 
 
 def redaction_transcript(*, actor: User, study_id: int, transcript_id: int) -> Transcript:
@@ -944,68 +957,146 @@ def _team_names(study: Study) -> list[str]:
     return names
 
 
+Span = tuple[int | None, int, int]  # (memo id or None for the transcript, start, end)
+
+
+def _memo_where(memo: Memo, names: Mapping[int, str], codes: Mapping[int, str]) -> str:
+    values = {"who": names.get(memo.author_id, ""), "when": memo.created_at.date().isoformat()}
+    if memo.code_id is not None:
+        return _("Memo on the code %(code)s by %(who)s, %(when)s") % {
+            **values,
+            "code": codes.get(memo.code_id, ""),
+        }
+    if memo.segment_id is not None:
+        return _("Memo on a coded segment by %(who)s, %(when)s") % values
+    return _("Memo on the transcript by %(who)s, %(when)s") % values
+
+
+def _redaction_rows(
+    study: Study,
+    access: StudyAccess,
+    texts: Sequence[tuple[int | None, str, str]],
+    added: Sequence[tuple[str, str]],
+    picked: Collection[Span],
+    seen: Mapping[Span, str],
+) -> tuple[list[RedactionRow], int]:
+    """The suggestions for each text (the transcript's and the memos'), in order, with the
+    study's key table, team names and words added by hand; and how many were left out."""
+    keys = list(RedactionKey.objects.filter(study=study))
+    known = [(k.original, k.kind) for k in keys if k.kind not in ("phone", "email")]
+    team = _team_names(study)
+    generic = list(study.participants.values_list("code", flat=True))
+    by_digest = {k.digest: k.placeholder for k in keys} if access.can_see_redaction_key else {}
+    rows: list[RedactionRow] = []
+    total = 0
+    for memo, text, where in texts:
+        suggestions = redaction.suggest(
+            text,
+            known=known,
+            team_names=team,
+            generic_speakers=generic,
+            added=[(words, kind) for kind, words in added],
+        )
+        total += len(suggestions)
+        for s in suggestions[: max(0, redaction.MAX_SUGGESTIONS - len(rows))]:
+            before, words, after = redaction.context(text, s.start, s.end)
+            span = (memo, s.start, s.end)
+            rows.append(
+                RedactionRow(
+                    start=s.start,
+                    end=s.end,
+                    kind=seen[span] if seen.get(span) in RedactionKind.values else s.kind,
+                    text=words,
+                    before=before,
+                    after=after,
+                    reason=s.reason,
+                    placeholder=by_digest.get(redaction.digest(study.pk, words), "")
+                    if by_digest
+                    else "",
+                    checked=span in picked or (s.reason == redaction.ADDED and span not in seen),
+                    memo=memo,
+                    where=where,
+                )
+            )
+    return rows, total - len(rows)
+
+
+def _memo_texts(study: Study, memos: Sequence[Memo]) -> list[tuple[int | None, str, str]]:
+    names = _user_names({memo.author_id for memo in memos})
+    codes = dict(Code.objects.filter(study=study).values_list("id", "name"))
+    return [(memo.pk, memo.body, _memo_where(memo, names, codes)) for memo in memos]
+
+
 def redaction_page(
     *,
     actor: User,
     study_id: int,
     transcript_id: int,
     added: Sequence[tuple[str, str]] = (),
-    picked: Collection[tuple[int, int]] | None = None,
-    seen: Mapping[tuple[int, int], str] | None = None,
+    picked: Collection[Span] | None = None,
+    seen: Mapping[Span, str] | None = None,
     request: HttpRequest | None = None,
 ) -> RedactionPage:
-    """Suggestions for one transcript, in context. ``picked`` are the rows the researcher
-    ticked on the form so far; ``seen`` the rows the form showed, with the kind chosen for
-    each. Rows for words they ``added`` by hand start ticked the first time they appear."""
+    """Suggestions for one transcript and the memos on it and on its segments, in context.
+    ``picked`` are the rows the researcher ticked on the form so far; ``seen`` the rows the
+    form showed, with the kind chosen for each. Rows for words they ``added`` by hand start
+    ticked the first time they appear."""
+    from .services import transcript_memos
+
     study, access = study_get(actor=actor, study_id=study_id, action=StudyAction.REDACT)
     transcript = _in_study(Transcript.objects.select_related("participant"), study, transcript_id)
     text = transcript.text
     withdrawn = transcript.participant.withdrawn_at is not None
-    keys = list(RedactionKey.objects.filter(study=study)) if not withdrawn else []
-    suggestions = (
-        []
-        if withdrawn
-        else redaction.suggest(
-            text,
-            known=[(k.original, k.kind) for k in keys if k.kind not in ("phone", "email")],
-            team_names=_team_names(study),
-            generic_speakers=list(study.participants.values_list("code", flat=True)),
-            added=[(words, kind) for kind, words in added],
-        )
-    )
-    by_digest = {k.digest: k.placeholder for k in keys} if access.can_see_redaction_key else {}
-    picked = picked or set()
-    seen = seen or {}
-    rows = []
-    for s in suggestions[: redaction.MAX_SUGGESTIONS]:
-        before, words, after = redaction.context(text, s.start, s.end)
-        span = (s.start, s.end)
-        rows.append(
-            RedactionRow(
-                start=s.start,
-                end=s.end,
-                kind=seen[span] if seen.get(span) in RedactionKind.values else s.kind,
-                text=words,
-                before=before,
-                after=after,
-                reason=s.reason,
-                placeholder=by_digest.get(redaction.digest(study.pk, words), "")
-                if by_digest
-                else "",
-                checked=span in picked or (s.reason == redaction.ADDED and span not in seen),
-            )
-        )
+    memos = [] if withdrawn else transcript_memos(transcript)
+    texts = [] if withdrawn else [(None, text, ""), *_memo_texts(study, memos)]
+    rows, more = _redaction_rows(study, access, texts, added, picked or set(), seen or {})
     page = RedactionPage(
         study=study,
         access=access,
         transcript=transcript,
         rows=rows,
-        more=max(0, len(suggestions) - redaction.MAX_SUGGESTIONS),
+        more=more,
         version=redaction.text_version(text),
         added=list(added),
         withdrawn=withdrawn,
+        memo_versions=[(memo.pk, redaction.text_version(memo.body)) for memo in memos],
+        memos=len(memos),
     )
     _audit_view(actor, study, "redaction_suggestions", request)
+    return page
+
+
+def memo_redaction_page(
+    *,
+    actor: User,
+    study_id: int,
+    added: Sequence[tuple[str, str]] = (),
+    picked: Collection[Span] | None = None,
+    seen: Mapping[Span, str] | None = None,
+    request: HttpRequest | None = None,
+) -> RedactionPage:
+    """Suggestions for the memos on the study's codes (as ``redaction_page`` does for a
+    transcript and its memos)."""
+    from .services import code_memos
+
+    study, access = study_get(actor=actor, study_id=study_id, action=StudyAction.REDACT)
+    memos = code_memos(study)
+    rows, more = _redaction_rows(
+        study, access, _memo_texts(study, memos), added, picked or set(), seen or {}
+    )
+    page = RedactionPage(
+        study=study,
+        access=access,
+        transcript=None,
+        rows=rows,
+        more=more,
+        version="",
+        added=list(added),
+        withdrawn=False,
+        memo_versions=[(memo.pk, redaction.text_version(memo.body)) for memo in memos],
+        memos=len(memos),
+    )
+    _audit_view(actor, study, "memo_redaction_suggestions", request)
     return page
 
 
@@ -1017,6 +1108,7 @@ class RedactionKeyRow:
     transcripts: list[str]
     created_by: str
     created_at: Any
+    memos: int = 0  # how many memos use it
 
 
 def redaction_key(
@@ -1027,6 +1119,7 @@ def redaction_key(
     keys = list(
         RedactionKey.objects.filter(study=study)
         .prefetch_related(Prefetch("transcripts", queryset=Transcript.objects.only("id", "name")))
+        .annotate(memo_count=Count("memos", distinct=True))
         .order_by("kind", "number")
     )
     creators = _user_names({k.created_by_id for k in keys})
@@ -1038,11 +1131,47 @@ def redaction_key(
             transcripts=sorted(t.name for t in k.transcripts.all()),
             created_by=creators.get(k.created_by_id, ""),
             created_at=k.created_at,
+            memos=k.memo_count,
         )
         for k in keys
     ]
     _audit_view(actor, study, "redaction_key", request)
     return study, rows
+
+
+# --------------------------------------------------------------------------- debriefs
+
+DEBRIEF_SERVICE_RESULTS = 25
+
+
+def debrief_service_choices(
+    *, text: str, chosen: Sequence[str] = ()
+) -> tuple[QuerySet[Service], int]:
+    """The directory services the debrief form offers as tick boxes: the ones already ticked,
+    and up to ``DEBRIEF_SERVICE_RESULTS`` active services that match the search words (through
+    the directory's own search); also how many matched in all. Directory listings are public
+    data, so this read is not audited."""
+    from safeharbor.directory import search
+
+    ids: set[uuid.UUID] = set()
+    for value in list(chosen)[:200]:
+        try:
+            ids.add(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    total = 0
+    if text.strip():
+        results = search.search_services(
+            search.Criteria(text=text.strip()), per_page=DEBRIEF_SERVICE_RESULTS
+        )
+        total = results.total
+        ids.update(hit.service.pk for hit in results.hits)
+    services = (
+        Service.objects.filter(pk__in=ids, status=ServiceStatus.ACTIVE)
+        .select_related("organization")
+        .order_by("name", "pk")
+    )
+    return services, total
 
 
 def user_choices_for_team(*, study: Study) -> QuerySet[Any]:

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import F, Max, Q
 from django.utils.translation import gettext as _
 
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record
 from safeharbor.core import clock
+from safeharbor.directory.choices import ServiceStatus
+from safeharbor.directory.models import Service
 
 from . import colours, redaction
 from .choices import (
@@ -409,7 +411,10 @@ def debrief_record(
     statement: StudyDocument,
     debriefed_on: datetime.date,
     resources_offered: str = "",
+    services_offered: Sequence[Service] = (),
 ) -> Debrief:
+    """The debrief, with the resources offered as free text and as directory services (only
+    services the directory lists as active can be chosen)."""
     study = participant.study
     _require(actor, StudyAction.MANAGE, study)
     _not_withdrawn(participant)
@@ -426,6 +431,13 @@ def debrief_record(
         errors["debriefed_on"] = [_("The debrief date cannot be in the future.")]
     if Debrief.objects.filter(interview=interview).exists():
         errors["participant"] = [_("A debrief is already recorded for this participant.")]
+    chosen = {service.pk for service in services_offered}
+    if chosen and Service.objects.filter(pk__in=chosen, status=ServiceStatus.ACTIVE).count() != len(
+        chosen
+    ):
+        errors["services_offered"] = [
+            _("Choose services the directory lists as active; search the directory again.")
+        ]
     if errors:
         raise ValidationError(errors)
     debrief = Debrief(
@@ -437,7 +449,16 @@ def debrief_record(
     )
     debrief.full_clean()
     debrief.save()
-    _audit(actor, AuditAction.CREATE, "debrief", debrief.pk, study)
+    if chosen:
+        debrief.services_offered.set(chosen)
+    _audit(
+        actor,
+        AuditAction.CREATE,
+        "debrief",
+        debrief.pk,
+        study,
+        f"{len(chosen)} directory services offered" if chosen else "",
+    )
     return debrief
 
 
@@ -568,8 +589,11 @@ def transcript_delete(*, actor: User, transcript: Transcript) -> None:
     _audit(actor, AuditAction.REVOKE, "transcript", transcript.pk, study, "deleted")
     CodingAction.objects.filter(transcript_id=transcript.pk).delete()
     Transcript.objects.filter(pk=transcript.pk).delete()
-    # Redaction keys that no transcript uses any more go too: their originals came from it.
-    gone, _kinds = RedactionKey.objects.filter(study=study, transcripts__isnull=True).delete()
+    # Redaction keys that no transcript or memo uses any more go too: their originals came
+    # from it (its memos went with it).
+    gone, _kinds = RedactionKey.objects.filter(
+        study=study, transcripts__isnull=True, memos__isnull=True
+    ).delete()
     if gone:
         _audit(actor, AuditAction.REVOKE, "redactionkey", gone, study, f"{gone} unused keys")
 
@@ -790,6 +814,7 @@ class ImportedCode:
     example: str = ""
     level: str = ""
     children: list[ImportedCode] = field(default_factory=list)
+    note_keys: list[str] = field(default_factory=list)  # REFI-QDA notes on the code
 
 
 def _add_codes(
@@ -865,6 +890,58 @@ class ProjectImportResult:
     segments: int
     assumptions: list[str]
     dropped: list[str]
+    memos: int = 0
+
+
+def _import_memos(
+    actor: User,
+    study: Study,
+    project: Any,
+    targets: Sequence[tuple[str, dict[str, Any]]],
+    members: dict[str, User],
+    assumptions: list[str],
+    dropped: list[str],
+) -> int:
+    """REFI-QDA notes become memos on what refers to them (a code, a transcript, a segment),
+    keeping their dates; by the team member the note names as its author, else the importer.
+    A note already on a reused code (same author, date and words) is not added twice."""
+    now = clock.now()
+    seen = {
+        (memo.code_id, memo.author_id, memo.created_at, memo.body)
+        for memo in Memo.objects.filter(study=study, code__isnull=False)
+    }
+    memos: list[Memo] = []
+    dates: list[tuple[datetime.datetime, datetime.datetime]] = []
+    missing: set[str] = set()
+    attributed = False
+    for key, target in targets:
+        note = project.notes.get(key)
+        if note is None:
+            missing.add(key)
+            continue
+        author = members.get(project.users.get(note.user_key, ""))
+        if author is None:
+            author, attributed = actor, True
+        created = note.created or now
+        if "code" in target and (target["code"].pk, author.pk, created, note.text) in seen:
+            continue
+        memos.append(Memo(study=study, author=author, body=note.text, **target))
+        dates.append((created, note.modified or created))
+    Memo.objects.bulk_create(memos)
+    # bulk_create stamps "now" on the automatic dates; bulk_update puts the notes' own back.
+    for memo, (created, modified) in zip(memos, dates, strict=True):
+        memo.created_at, memo.updated_at = created, modified
+    Memo.objects.bulk_update(memos, ["created_at", "updated_at"], batch_size=500)
+    if missing:
+        dropped.append(
+            _("%(n)s references to notes that are not in the project were left out.")
+            % {"n": len(missing)}
+        )
+    if attributed:
+        assumptions.append(
+            _("Memos by people who are not on the study team were attributed to you, the importer.")
+        )
+    return len(memos)
 
 
 @transaction.atomic
@@ -895,6 +972,15 @@ def project_import(*, actor: User, study: Study, project: Any) -> ProjectImportR
     }
     transcripts = segments = 0
     attributed_to_importer = False
+    memo_targets: list[tuple[str, dict[str, Any]]] = []
+
+    def code_notes(items: Sequence[ImportedCode]) -> None:
+        for item in items:
+            if id(item) in mapping:
+                memo_targets.extend((key, {"code": mapping[id(item)]}) for key in item.note_keys)
+            code_notes(item.children)
+
+    code_notes(project.codes)
     for source in project.sources:
         participant = _match_participant(source.name, participants)
         interview = None
@@ -936,6 +1022,7 @@ def project_import(*, actor: User, study: Study, project: Any) -> ProjectImportR
         taken_names.add(source.name)
         taken_guids.add(str(transcript.guid))
         transcripts += 1
+        memo_targets.extend((key, {"transcript": transcript}) for key in source.note_keys)
         for selection in source.selections:
             coder_name = project.users.get(selection.user_key, "")
             coder = members.get(coder_name)
@@ -944,21 +1031,25 @@ def project_import(*, actor: User, study: Study, project: Any) -> ProjectImportR
             codes = [by_key[k] for k in selection.code_keys if k in by_key]
             if not codes or selection.end > transcript.char_count:
                 continue
-            _apply(coder, transcript, selection.start, selection.end, codes)
+            segment, _added, _present = _apply(
+                coder, transcript, selection.start, selection.end, codes
+            )
             segments += 1
+            memo_targets.extend((key, {"segment": segment}) for key in selection.note_keys)
     if attributed_to_importer:
         assumptions.append(
             _("Coding by people who are not on the study team was attributed to you, the importer.")
         )
+    memos = _import_memos(actor, study, project, memo_targets, members, assumptions, dropped)
     _audit(
         actor,
         AuditAction.CREATE,
         "project_import",
         transcripts,
         study,
-        f"{len(created)} codes, {transcripts} transcripts, {segments} segments",
+        f"{len(created)} codes, {transcripts} transcripts, {segments} segments, {memos} memos",
     )
-    return ProjectImportResult(len(created), transcripts, segments, assumptions, dropped)
+    return ProjectImportResult(len(created), transcripts, segments, assumptions, dropped, memos)
 
 
 # --------------------------------------------------------------------------- coding
@@ -1206,11 +1297,13 @@ _PARKING_OFFSET = 1_000_000_000
 
 @dataclass(frozen=True)
 class RedactionChoice:
-    """A stretch [start, end) of the transcript, in code points, to replace, and its kind."""
+    """A stretch [start, end) of the transcript (or, with ``memo``, of that memo's text), in
+    code points, to replace, and its kind."""
 
     start: int
     end: int
     kind: str
+    memo: int | None = None
 
 
 @dataclass(frozen=True)
@@ -1362,16 +1455,84 @@ def _remap_coding_log(transcript: Transcript, plan: redaction.EditPlan) -> None:
     CodingAction.objects.bulk_update(moved, ["start", "end"], batch_size=500)
 
 
+def _redact_memos(
+    actor: User,
+    study: Study,
+    memos: Sequence[Memo],
+    choices: Sequence[RedactionChoice],
+    versions: dict[int, str],
+) -> tuple[list[RedactionKey], int, int]:
+    """Replace the confirmed stretches of memo texts with the study's placeholders (the same
+    key table as the transcripts); returns the keys used, how many were new, and how many
+    stretches were replaced. The caller holds the study row's lock."""
+    by_id = {memo.pk: memo for memo in memos}
+    wanted: dict[int, list[RedactionChoice]] = {}
+    for choice in choices:
+        if choice.memo not in by_id:
+            raise ValidationError(_("That memo cannot be redacted here."))
+        wanted.setdefault(choice.memo, []).append(choice)
+    used: list[RedactionKey] = []
+    new_keys = replaced = 0
+    through = RedactionKey.memos.through
+    for memo_id, picked in sorted(wanted.items()):
+        memo = by_id[memo_id]
+        if versions.get(memo_id) != redaction.text_version(memo.body):
+            raise ValidationError(
+                _(
+                    "A memo changed since these suggestions were made. Nothing was changed: "
+                    "look at the suggestions again."
+                )
+            )
+        try:
+            unique = _check_redactions(memo.body, picked)
+        except ValidationError as exc:
+            raise ValidationError(
+                [_("In a memo: %(error)s") % {"error": message} for message in exc.messages]
+            ) from exc
+        keys, made = _keys_for(actor, study, memo.body, unique)
+        plan = redaction.EditPlan(
+            redaction.Edit(c.start, c.end, key.placeholder)
+            for c, key in zip(unique, keys, strict=True)
+        )
+        memo.body = plan.apply(memo.body)
+        memo.save(update_fields=["body", "updated_at"])
+        through.objects.bulk_create(
+            [through(redactionkey_id=pk, memo_id=memo.pk) for pk in {key.pk for key in keys}],
+            ignore_conflicts=True,
+        )
+        used += keys
+        new_keys += made
+        replaced += len(unique)
+    return used, new_keys, replaced
+
+
+def transcript_memos(transcript: Transcript) -> list[Memo]:
+    """The memos on a transcript and on its segments (the ones its redaction page scans)."""
+    return list(
+        Memo.objects.filter(Q(transcript=transcript) | Q(segment__transcript=transcript)).order_by(
+            "created_at", "pk"
+        )
+    )
+
+
 @transaction.atomic
 def transcript_redact(
-    *, actor: User, transcript: Transcript, choices: Sequence[RedactionChoice], version: str
+    *,
+    actor: User,
+    transcript: Transcript,
+    choices: Sequence[RedactionChoice],
+    version: str,
+    memo_versions: dict[int, str] | None = None,
 ) -> RedactionResult:
     """Replace the confirmed stretches with placeholders, all or nothing.
 
     The same original (ignoring case, accents and spacing; a phone number by its digits) gets
     the same placeholder across the study; new ones are numbered per kind and their originals
     kept, encrypted, in the study's redaction key. Coded segments keep their words: offsets are
-    re-mapped (``redaction.EditPlan``), quotes refreshed, and the undo log follows."""
+    re-mapped (``redaction.EditPlan``), quotes refreshed, and the undo log follows.
+
+    Choices with a ``memo`` replace words in the memos on this transcript and its segments
+    (each memo's fingerprint in ``memo_versions``), with the same key table."""
     study = Study.objects.select_for_update().get(pk=transcript.study_id)
     _require(actor, StudyAction.REDACT, study)
     locked = (
@@ -1391,24 +1552,39 @@ def transcript_redact(
                 "have redacted it). Nothing was changed: look at the suggestions again."
             )
         )
-    unique = _check_redactions(text, choices)
-    keys, new_keys = _keys_for(actor, study, text, unique)
-    plan = redaction.EditPlan(
-        redaction.Edit(c.start, c.end, key.placeholder) for c, key in zip(unique, keys, strict=True)
+    in_memos = [c for c in choices if c.memo is not None]
+    in_text = [c for c in choices if c.memo is None]
+    unique: list[RedactionChoice] = []
+    keys: list[RedactionKey] = []
+    new_keys = changed = merged = 0
+    if in_text or not in_memos:
+        unique = _check_redactions(text, in_text)
+        keys, new_keys = _keys_for(actor, study, text, unique)
+        plan = redaction.EditPlan(
+            redaction.Edit(c.start, c.end, key.placeholder)
+            for c, key in zip(unique, keys, strict=True)
+        )
+        new_text = plan.apply(text)
+        changed, merged = _remap_segments(locked, plan, new_text)
+        _remap_coding_log(locked, plan)
+        locked.text = new_text
+        locked.char_count = len(new_text)
+        locked.save(update_fields=["text", "char_count", "updated_at"])
+        TranscriptChunk.objects.filter(transcript=locked).delete()
+        TranscriptChunk.objects.bulk_create(chunks_for(locked), batch_size=500)
+        through = RedactionKey.transcripts.through
+        through.objects.bulk_create(
+            [
+                through(redactionkey_id=pk, transcript_id=locked.pk)
+                for pk in {key.pk for key in keys}
+            ],
+            ignore_conflicts=True,
+        )
+    memo_keys, memo_new, memo_replaced = _redact_memos(
+        actor, study, transcript_memos(locked), in_memos, memo_versions or {}
     )
-    new_text = plan.apply(text)
-    changed, merged = _remap_segments(locked, plan, new_text)
-    _remap_coding_log(locked, plan)
-    locked.text = new_text
-    locked.char_count = len(new_text)
-    locked.save(update_fields=["text", "char_count", "updated_at"])
-    TranscriptChunk.objects.filter(transcript=locked).delete()
-    TranscriptChunk.objects.bulk_create(chunks_for(locked), batch_size=500)
-    through = RedactionKey.transcripts.through
-    through.objects.bulk_create(
-        [through(redactionkey_id=pk, transcript_id=locked.pk) for pk in {key.pk for key in keys}],
-        ignore_conflicts=True,
-    )
+    keys += memo_keys
+    new_keys += memo_new
     placeholders = list(dict.fromkeys(key.placeholder for key in keys))
     _audit(
         actor,
@@ -1416,7 +1592,44 @@ def transcript_redact(
         "transcript",
         locked.pk,
         study,
-        f"redacted {len(unique)} stretches with {len(placeholders)} placeholders "
-        f"({new_keys} new keys); {changed} segments re-mapped, {merged} merged",
+        f"redacted {len(unique)} stretches and {memo_replaced} in memos with "
+        f"{len(placeholders)} placeholders ({new_keys} new keys); {changed} segments "
+        f"re-mapped, {merged} merged",
     )
-    return RedactionResult(len(unique), placeholders, new_keys, changed, merged)
+    return RedactionResult(len(unique) + memo_replaced, placeholders, new_keys, changed, merged)
+
+
+def code_memos(study: Study) -> list[Memo]:
+    """The memos on the study's codes (transcripts' and segments' memos are redacted from
+    their transcript's page)."""
+    return list(Memo.objects.filter(study=study, code__isnull=False).order_by("created_at", "pk"))
+
+
+@transaction.atomic
+def memos_redact(
+    *,
+    actor: User,
+    study: Study,
+    choices: Sequence[RedactionChoice],
+    memo_versions: dict[int, str],
+) -> RedactionResult:
+    """Replace confirmed stretches in memos on the study's codes with placeholders, all or
+    nothing, with the same key table (and so the same placeholders) as the transcripts."""
+    locked = Study.objects.select_for_update().get(pk=study.pk)
+    _require(actor, StudyAction.REDACT, locked)
+    if not choices:
+        raise ValidationError(_("Confirm at least one suggestion, or add words by hand."))
+    keys, new_keys, replaced = _redact_memos(
+        actor, locked, code_memos(locked), choices, memo_versions
+    )
+    placeholders = list(dict.fromkeys(key.placeholder for key in keys))
+    _audit(
+        actor,
+        AuditAction.UPDATE,
+        "memo",
+        len({c.memo for c in choices}),
+        locked,
+        f"redacted {replaced} stretches in memos on codes with {len(placeholders)} "
+        f"placeholders ({new_keys} new keys)",
+    )
+    return RedactionResult(replaced, placeholders, new_keys, 0, 0)

@@ -66,6 +66,7 @@ urlpatterns = [
         name="segment_exemplar",
     ),
     path("<int:study_id>/memos/new/", views.memo_new, name="memo_new"),
+    path("<int:study_id>/memos/redact/", views.memo_redact, name="memo_redact"),
     path("<int:study_id>/undo/", views.coding_undo, name="undo"),
     path("<int:study_id>/codebook/", views.codebook, name="codebook"),
     path("<int:study_id>/codebook/import/", views.codebook_import, name="codebook_import"),

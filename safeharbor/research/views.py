@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from safeharbor.accounts.http import AuthenticatedHttpRequest
 from safeharbor.core.forms import add_service_errors
 
-from . import exports, forms, redaction, refi, rendering, selectors, services
+from . import exports, findings, forms, redaction, refi, rendering, selectors, services
 from .choices import DocumentKind, RedactionKind
 from .models import Code, Memo, Segment
 from .policy import StudyAction, can_create_study
@@ -281,16 +281,58 @@ def interview_new(
 def debrief_new(
     request: AuthenticatedHttpRequest, study_id: int, participant_id: int
 ) -> HttpResponse:
-    return _participant_form_view(
+    """The debrief form. Its "Search" button lists active directory services matching the
+    words (the form keeps what was typed and ticked); ticked services stay listed."""
+    study, participant = selectors.participant_get(
+        actor=request.user,
+        study_id=study_id,
+        participant_id=participant_id,
+        action=StudyAction.MANAGE,
+    )
+    post = request.POST if request.method == "POST" else None
+    text = post.get("q", "").strip()[:200] if post is not None else ""
+    chosen = post.getlist("services_offered") if post is not None else []
+    choices, matched = selectors.debrief_service_choices(text=text, chosen=chosen)
+    documents = study.documents.filter(kind=DocumentKind.DEBRIEF_STATEMENT)
+    if post is not None and post.get("op") == "search":
+        # Not a save: show the values back without judging them yet.
+        initial = {name: post.get(name, "") for name in ("statement", "debriefed_on")}
+        initial["resources_offered"] = post.get("resources_offered", "")
+        form = forms.DebriefForm(
+            initial={**initial, "services_offered": chosen}, documents=documents, services=choices
+        )
+    else:
+        form = forms.DebriefForm(post, documents=documents, services=choices)
+        if post is not None and form.is_valid():
+            data = form.cleaned_data
+            saved = _save(
+                form,
+                lambda: services.debrief_record(
+                    actor=request.user,
+                    participant=participant,
+                    statement=data["statement"],
+                    debriefed_on=data["debriefed_on"],
+                    resources_offered=data["resources_offered"],
+                    services_offered=list(data["services_offered"]),
+                ),
+            )
+            if saved is not None:
+                messages.success(request, _("Debrief recorded."))
+                return redirect(
+                    "research:participant", study_id=study.pk, participant_id=participant.pk
+                )
+    return render(
         request,
-        study_id,
-        participant_id,
-        lambda study, data: forms.DebriefForm(
-            data, documents=study.documents.filter(kind=DocumentKind.DEBRIEF_STATEMENT)
-        ),
-        lambda study, p, data: services.debrief_record(actor=request.user, participant=p, **data),
-        _("Record the debrief"),
-        _("Debrief recorded."),
+        "research/debrief_form.html",
+        {
+            "form": form,
+            "q": text,
+            "searched": bool(text),
+            "matched": matched,
+            "shown": min(matched, selectors.DEBRIEF_SERVICE_RESULTS),
+            "study": study,
+            "participant": participant,
+        },
     )
 
 
@@ -426,16 +468,32 @@ def _reasons() -> dict[str, str]:
     }
 
 
-def _span(value: str) -> tuple[int, int] | None:
+def _span(value: str) -> selectors.Span | None:
+    """ "12-17" (the transcript) or "m4:12-17" (memo 4) as (memo or None, start, end)."""
+    memo: int | None = None
+    if value.startswith("m"):
+        head, sep, value = value[1:].partition(":")
+        if not sep or not head.isdigit():
+            return None
+        memo = int(head)
     start, sep, end = value.partition("-")
     if not sep or not start.isdigit() or not end.isdigit():
         return None
-    return int(start), int(end)
+    return memo, int(start), int(end)
+
+
+def _memo_versions(post: Any) -> dict[int, str]:
+    versions: dict[int, str] = {}
+    for key in post:
+        memo = key.removeprefix("memo-version-")
+        if memo != key and memo.isdigit():
+            versions[int(memo)] = post.get(key, "")
+    return versions
 
 
 def _redaction_state(
     post: Any,
-) -> tuple[list[tuple[str, str]], dict[tuple[int, int], str], dict[tuple[int, int], str]]:
+) -> tuple[list[tuple[str, str]], dict[selectors.Span, str], dict[selectors.Span, str]]:
     """What the redaction form carried: words added by hand (kind, words), the ticked rows and
     every row it showed (range -> the kind chosen)."""
     added: list[tuple[str, str]] = []
@@ -443,12 +501,12 @@ def _redaction_state(
         kind, sep, words = item.partition(":")
         if sep and kind in RedactionKind.values and words.strip():
             added.append((kind, words.strip()[: redaction.MAX_ORIGINAL_LENGTH]))
-    picked: dict[tuple[int, int], str] = {}
+    picked: dict[selectors.Span, str] = {}
     for value in post.getlist("pick"):
         span = _span(value)
         if span is not None:
             picked[span] = post.get(f"kind-{value}", "")
-    seen: dict[tuple[int, int], str] = {}
+    seen: dict[selectors.Span, str] = {}
     for value in post.getlist("seen"):
         span = _span(value)
         if span is not None:
@@ -477,8 +535,12 @@ def transcript_redact(
             result = services.transcript_redact(
                 actor=request.user,
                 transcript=transcript,
-                choices=[services.RedactionChoice(s, e, kind) for (s, e), kind in picked.items()],
+                choices=[
+                    services.RedactionChoice(s, e, kind, memo)
+                    for (memo, s, e), kind in picked.items()
+                ],
                 version=request.POST.get("version", ""),
+                memo_versions=_memo_versions(request.POST),
             )
         except ValidationError as exc:
             errors = exc.messages
@@ -518,6 +580,70 @@ def transcript_redact(
                 kinds=RedactionKind.choices,
                 reasons=_reasons(),
                 show_placeholders=page.access.can_see_redaction_key,
+                show_where=page.memos > 0,
+            ),
+        },
+        status=400 if errors else 200,
+    )
+
+
+@login_required
+def memo_redact(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    """Redaction suggestions in the memos on the study's codes (the memos on a transcript and
+    its segments are on the transcript's redaction page); the same form as for transcripts."""
+    op = request.POST.get("op", "") if request.method == "POST" else ""
+    added, picked, seen = _redaction_state(request.POST)
+    add_form = forms.RedactionAddForm(request.POST if op == "find" else None, prefix="add")
+    errors: list[str] = []
+    if op == "find" and add_form.is_valid():
+        added.append((add_form.cleaned_data["kind"], add_form.cleaned_data["words"].strip()))
+        add_form = forms.RedactionAddForm(prefix="add")
+    elif op == "apply":
+        study, _access = selectors.study_get(
+            actor=request.user, study_id=study_id, action=StudyAction.REDACT
+        )
+        try:
+            result = services.memos_redact(
+                actor=request.user,
+                study=study,
+                choices=[
+                    services.RedactionChoice(s, e, kind, memo)
+                    for (memo, s, e), kind in picked.items()
+                    if memo is not None
+                ],
+                memo_versions=_memo_versions(request.POST),
+            )
+        except ValidationError as exc:
+            errors = exc.messages
+        else:
+            messages.success(
+                request,
+                _("%(n)s stretches redacted in memos with %(p)s placeholders.")
+                % {"n": result.replaced, "p": len(result.placeholders)},
+            )
+            return redirect("research:codebook", study_id=study_id)
+    page = selectors.memo_redaction_page(
+        actor=request.user,
+        study_id=study_id,
+        added=added,
+        picked=set(picked) if request.method == "POST" else None,
+        seen=seen,
+        request=request,
+    )
+    return render(
+        request,
+        "research/redact.html",
+        {
+            "p": page,
+            "study": page.study,
+            "add_form": add_form,
+            "errors": errors,
+            "rows": rendering.redaction_rows(
+                rows=page.rows,
+                kinds=RedactionKind.choices,
+                reasons=_reasons(),
+                show_placeholders=page.access.can_see_redaction_key,
+                show_where=page.memos > 0,
             ),
         },
         status=400 if errors else 200,
@@ -861,7 +987,7 @@ def analysis_view(request: AuthenticatedHttpRequest, study_id: int) -> HttpRespo
             "a": page,
             "study": page.study,
             "breakdown_rows": list(zip(page.counts, page.breakdown.rows, strict=True)),
-            "saturation_text": exports.saturation_sentence(page.saturation),
+            "saturation_text": findings.saturation_sentence(page.saturation),
             "bars": _bars(page.saturation),
             "heatmap_body": rendering.heatmap_body(study_id=page.study.pk, rows=page.matrix_rows),
             **_disagreements(page),
@@ -963,6 +1089,7 @@ _EXPORTS: dict[str, tuple[str, str]] = {
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "",
     ),
+    "findings.pdf": ("application/pdf", ""),
 }
 
 
@@ -980,6 +1107,8 @@ def export(request: AuthenticatedHttpRequest, study_id: int, filename: str) -> H
         body = exports.codebook_qdc(actor=actor, study_id=study_id, request=request)
     elif filename == "project.qdpx":
         body = exports.project_qdpx(actor=actor, study_id=study_id, request=request)
+    elif filename == "findings.pdf":
+        body = exports.findings_pdf(actor=actor, study_id=study_id, request=request)
     else:
         body = exports.findings_docx(actor=actor, study_id=study_id, request=request)
     response = HttpResponse(body, content_type=content_type)

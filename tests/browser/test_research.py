@@ -11,8 +11,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from safeharbor.core.tests.personas import World
+from safeharbor.directory.models import Service
+from safeharbor.directory.tests.factories import load, service_object
 from safeharbor.research.demo import seed_research_demo
-from safeharbor.research.models import Segment, Study, Transcript
+from safeharbor.research.models import Debrief, Segment, Study, Transcript
+from safeharbor.research.tests.factories import enrol
 
 from .conftest import log_in
 from .test_accessibility import PageChecker
@@ -41,6 +44,7 @@ def test_study_pages_pass_axe(new_page, world, study):
     transcript = Transcript.objects.filter(study=study).order_by("name")[0]
     code = study.codes.get(name="Agencies do not share")
     participant = study.participants.get(code="P01")
+    waiting = enrol(study, world.university_researcher, "P99", debrief=False)
     for name, url in [
         ("study list", "/research/"),
         ("study", f"/research/{study.pk}/"),
@@ -53,6 +57,8 @@ def test_study_pages_pass_axe(new_page, world, study):
         ("word frequency", f"/research/{study.pk}/analysis/words/"),
         ("redaction", f"/research/{study.pk}/transcripts/{transcript.pk}/redact/"),
         ("redaction key", f"/research/{study.pk}/redaction-key/"),
+        ("memo redaction", f"/research/{study.pk}/memos/redact/"),
+        ("debrief", f"/research/{study.pk}/participants/{waiting.pk}/debrief/"),
         ("import transcripts", f"/research/{study.pk}/transcripts/import/"),
         ("new study", "/research/new/"),
     ]:
@@ -122,3 +128,26 @@ def test_redact_words_found_by_hand_then_read_the_key(new_page, world, study):
     check(page, "redaction key with a row")
     _shot(page, "redaction-key")
     check.assert_clean()
+
+
+def test_record_a_debrief_with_directory_services_by_keyboard(new_page, world, study):
+    load(service_object(name="Harbor Counselling Line", description="Counselling by phone."))
+    service = Service.objects.get(name="Harbor Counselling Line")
+    waiting = enrol(study, world.university_researcher, "P99", debrief=False)
+    page = new_page()
+    log_in(page, world.university_researcher)
+    page.goto(f"/research/{study.pk}/participants/{waiting.pk}/debrief/")
+    page.get_by_label("Debrief statement version").select_option(index=1)
+    page.get_by_label("Date of the debrief").fill(str(waiting.consent.interview.interviewed_on))
+    page.get_by_label("Search the directory").fill("counselling")
+    page.get_by_role("button", name="Search", exact=True).focus()
+    page.keyboard.press("Enter")
+    box = page.get_by_label("Harbor Counselling Line (Harbor Counselling Line Society)")
+    expect(box).to_be_visible()
+    box.focus()
+    page.keyboard.press("Space")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Debrief recorded.")).to_be_visible()
+    expect(page.get_by_role("link", name="Harbor Counselling Line")).to_be_visible()
+    debrief = Debrief.objects.get(interview__consent__participant=waiting)
+    assert list(debrief.services_offered.all()) == [service]

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safeharbor.audit.models import AuditEvent
+from safeharbor.core.tests.pdf import pdf_text
 from safeharbor.core.tests.personas import verified_client
 from safeharbor.research import redaction, services
 from safeharbor.research.models import (
@@ -577,6 +578,8 @@ def test_only_the_lead_sees_the_key_and_no_export_has_it(pii):
     ):
         archive = zipfile.ZipFile(io.BytesIO(lead.get(f"/research/{s}/export/{name}").content))
         exports.extend(archive.read(entry) for entry in archive.namelist())
+    pdf = lead.get(f"/research/{s}/export/findings.pdf").content
+    exports.append(pdf_text(pdf).encode("latin-1"))  # the pages' streams, decompressed
     for blob in exports:
         assert b"Maria" not in blob
         assert b"example.org" not in blob
@@ -661,3 +664,176 @@ def test_the_redaction_pages_run_a_fixed_number_of_queries(pii):
         _redact(pii.lead, transcript, _choice(transcript.text, "Confidentiality", "agency"))
     for url in urls:
         assert _queries(client, url) == few[url], url
+
+
+# --------------------------------------------------------------------------- memos
+
+
+def _memo_choice(memo, words, kind, nth=0):
+    choice = _choice(Memo.objects.get(pk=memo.pk).body, words, kind, nth)
+    return services.RedactionChoice(choice.start, choice.end, kind, memo.pk)
+
+
+def _memo_version(memo):
+    return {memo.pk: redaction.text_version(Memo.objects.get(pk=memo.pk).body)}
+
+
+def test_memos_share_the_transcripts_key_table(pii):
+    t = pii.pii
+    segment = services.segment_apply(
+        actor=pii.coder, transcript=t, start=0, end=11, codes=[pii.codes["Tools"]]
+    )
+    on_transcript = services.memo_add(
+        actor=pii.coder, study=pii.study, body="Ask Maria Lopez again.", transcript=t
+    )
+    on_segment = services.memo_add(
+        actor=pii.coder, study=pii.study, body="Smith called 503-555-0142.", segment=segment
+    )
+    result = services.transcript_redact(
+        actor=pii.coder,
+        transcript=Transcript.objects.get(pk=t.pk),
+        choices=[
+            _choice(PII, "Maria Lopez", "person"),
+            _memo_choice(on_transcript, "Maria Lopez", "person"),
+            _memo_choice(on_segment, "Smith", "person"),
+            _memo_choice(on_segment, "503-555-0142", "phone"),
+        ],
+        version=redaction.text_version(PII),
+        memo_versions={**_memo_version(on_transcript), **_memo_version(on_segment)},
+    )
+    assert result.replaced == 4
+    assert "Then [PERSON 1] from" in Transcript.objects.get(pk=t.pk).text
+    assert Memo.objects.get(pk=on_transcript.pk).body == "Ask [PERSON 1] again."
+    assert Memo.objects.get(pk=on_segment.pk).body == "[PERSON 2] called [PHONE 1]."
+    keys = {k.original: k for k in RedactionKey.objects.filter(study=pii.study)}
+    maria = keys["Maria Lopez"]
+    assert set(maria.memos.values_list("pk", flat=True)) == {on_transcript.pk}
+    assert set(maria.transcripts.values_list("pk", flat=True)) == {t.pk}
+    assert list(keys["Smith"].transcripts.all()) == []  # only the memo used it so far
+    assert "in memos" in AuditEvent.objects.filter(object_type="research.transcript").last().reason
+    # The memo's words are encrypted at rest like the transcript's.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM research_memo")
+        assert all("PERSON" not in row[0] for row in cursor.fetchall())
+
+
+def test_a_changed_memo_or_a_bad_stretch_changes_nothing(pii):
+    t = pii.pii
+    memo = services.memo_add(actor=pii.lead, study=pii.study, body="Maria Lopez said", transcript=t)
+    args = {
+        "actor": pii.lead,
+        "transcript": Transcript.objects.get(pk=t.pk),
+        "version": redaction.text_version(PII),
+    }
+    smith = _choice(PII, "Smith", "person")
+    with pytest.raises(ValidationError, match="A memo changed"):
+        services.transcript_redact(
+            **args,
+            choices=[smith, _memo_choice(memo, "Maria", "person")],
+            memo_versions={memo.pk: "stale"},
+        )
+    with pytest.raises(ValidationError, match="In a memo"):
+        services.transcript_redact(
+            **args,
+            choices=[smith, services.RedactionChoice(0, 99, "person", memo.pk)],
+            memo_versions=_memo_version(memo),
+        )
+    code_memo = services.memo_add(
+        actor=pii.lead, study=pii.study, body="Maria Lopez", code=pii.codes["Tools"]
+    )
+    with pytest.raises(ValidationError, match="cannot be redacted here"):
+        services.transcript_redact(
+            **args,
+            choices=[_memo_choice(code_memo, "Maria", "person")],
+            memo_versions=_memo_version(code_memo),
+        )
+    assert Transcript.objects.get(pk=t.pk).text == PII
+    assert Memo.objects.get(pk=memo.pk).body == "Maria Lopez said"
+    assert not RedactionKey.objects.exists()
+
+
+def test_the_transcript_page_suggests_in_its_memos_and_applies(pii):
+    t = pii.pii
+    memo = services.memo_add(
+        actor=pii.coder, study=pii.study, body="Call Officer Smith back.", transcript=t
+    )
+    client = verified_client(pii.coder)
+    url = f"/research/{pii.study.pk}/transcripts/{t.pk}/redact/"
+    body = client.get(url).content.decode()
+    at = "Call Officer Smith back.".index("Smith")
+    ident = f"m{memo.pk}:{at}-{at + 5}"
+    assert f'name="pick" value="{ident}"' in body
+    assert "Memo on the transcript by Coder Tester" in body
+    assert "Where</th>" in body
+    assert f'name="memo-version-{memo.pk}"' in body
+    applied = client.post(
+        url,
+        {
+            "op": "apply",
+            "version": redaction.text_version(PII),
+            f"memo-version-{memo.pk}": redaction.text_version(memo.body),
+            "pick": [ident],
+            f"kind-{ident}": "person",
+        },
+    )
+    assert applied.status_code == 302
+    assert Memo.objects.get(pk=memo.pk).body == "Call Officer [PERSON 1] back."
+    assert Transcript.objects.get(pk=t.pk).text == PII  # only the memo was ticked
+
+
+def test_memos_on_codes_have_their_own_page(pii):
+    _redact(pii.lead, pii.pii, _choice(PII, "Maria Lopez", "person"))
+    memo = services.memo_add(
+        actor=pii.lead,
+        study=pii.study,
+        body="Maria Lopez at the Riverside County Sheriff's Office uses this.",
+        code=pii.codes["Tools"],
+    )
+    url = f"/research/{pii.study.pk}/memos/redact/"
+    for who in (pii.viewer, pii.outsider):
+        assert verified_client(who).get(url).status_code == 404
+        assert verified_client(who).post(url, {"op": "apply"}).status_code == 404
+    lead = verified_client(pii.lead)
+    body = lead.get(url).content.decode()
+    assert "Memo on the code Identification tools" in body
+    assert "<td>[PERSON 1]</td>" in body  # the transcript's placeholder, found through the key
+    assert "already redacted in this study" in body
+    assert url in lead.get(f"/research/{pii.study.pk}/codebook/").content.decode()
+    text = Memo.objects.get(pk=memo.pk).body
+    agency = "Riverside County Sheriff's Office"
+    spans = [
+        f"m{memo.pk}:0-11",
+        f"m{memo.pk}:{text.index(agency)}-{text.index(agency) + len(agency)}",
+    ]
+    applied = lead.post(
+        url,
+        {
+            "op": "apply",
+            f"memo-version-{memo.pk}": redaction.text_version(text),
+            "pick": spans,
+            f"kind-{spans[0]}": "person",
+            f"kind-{spans[1]}": "agency",
+        },
+    )
+    assert applied.status_code == 302
+    assert Memo.objects.get(pk=memo.pk).body == "[PERSON 1] at the [AGENCY 1] uses this."
+    assert AuditEvent.objects.filter(object_type="research.memo", action="update").exists()
+    assert AuditEvent.objects.filter(object_type="research.memo_redaction_suggestions").exists()
+    stale = lead.post(url, {"op": "apply", f"memo-version-{memo.pk}": "old", "pick": spans[:1]})
+    assert stale.status_code == 400
+    # A key only a code's memo uses outlives the transcripts.
+    services.transcript_delete(actor=pii.lead, transcript=pii.pii)
+    assert set(RedactionKey.objects.values_list("original", flat=True)) == {
+        "Maria Lopez",
+        agency,
+    }
+    key_page = lead.get(f"/research/{pii.study.pk}/redaction-key/").content.decode()
+    assert "1 memo" in key_page
+
+
+def test_memos_on_a_withdrawn_participants_transcript_are_left(pii):
+    t = pii.pii
+    services.memo_add(actor=pii.lead, study=pii.study, body="Maria Lopez", transcript=t)
+    services.participant_withdraw(actor=pii.lead, participant=t.participant)
+    page = verified_client(pii.lead).get(f"/research/{pii.study.pk}/transcripts/{t.pk}/redact/")
+    assert 'name="pick"' not in page.content.decode()

@@ -14,7 +14,7 @@ from lxml import etree
 
 from safeharbor.core.tests.personas import verified_client
 from safeharbor.research import exports, refi, services
-from safeharbor.research.models import Code, Segment
+from safeharbor.research.models import Code, Memo, Segment
 
 from .factories import enrol, make_study
 
@@ -41,6 +41,19 @@ def _coded(rworld):
     services.code_update(
         actor=rworld.lead, code=codes["Funding"], inclusion_criteria="Money talk", example="ran out"
     )
+    # Memos on a code, a transcript and a segment (REFI-QDA notes with NoteRefs).
+    study = rworld.study
+    services.memo_add(
+        actor=rworld.lead, study=study, body="Funding means money.", code=codes["Funding"]
+    )
+    services.memo_add(
+        actor=rworld.coder,
+        study=study,
+        body="Long pause here.\nThen a laugh 🙂",
+        transcript=rworld.transcripts[0],
+    )
+    segment = Segment.objects.filter(transcript=rworld.transcripts[1], coder=rworld.coder).get()
+    services.memo_add(actor=rworld.coder, study=study, body="Strong example.", segment=segment)
 
 
 def test_codebook_qdc_is_valid_against_the_xsd(rworld):
@@ -113,7 +126,31 @@ def _canonical(qdpx: bytes) -> tuple:
         )
         for s in root.iter(f"{{{refi.PROJECT_NS}}}TextSource")
     )
-    return codes, sources
+    return codes, sources, _notes(root)
+
+
+def _notes(root) -> list:
+    """Each note with its text, creation time and what refers to it (a code by GUID, a
+    source by GUID, a selection by its source and range)."""
+    q = f"{{{refi.PROJECT_NS}}}"
+    targets: dict[str, list] = {}
+    for element in root.iter(f"{q}NoteRef"):
+        parent = element.getparent()
+        tag = parent.tag.removeprefix(q)
+        if tag == "PlainTextSelection":
+            where = (tag, parent.getparent().get("guid"), parent.get("startPosition"))
+            where += (parent.get("endPosition"),)
+        else:
+            where = (tag, parent.get("guid"))
+        targets.setdefault(element.get("targetGUID"), []).append(where)
+    return sorted(
+        (
+            note.findtext(f"{q}PlainTextContent"),
+            note.get("creationDateTime"),
+            tuple(targets.get(note.get("guid"), [])),
+        )
+        for note in root.iter(f"{q}Note")
+    )
 
 
 def test_round_trip_export_import_export_gives_the_same_project(rworld):
@@ -125,10 +162,17 @@ def test_round_trip_export_import_export_gives_the_same_project(rworld):
         enrol(study, other_lead, p.code, p.professional_role)
     project = refi.read_qdpx(first)
     result = services.project_import(actor=other_lead, study=study, project=project)
-    assert (result.transcripts, result.segments) == (3, 6)
+    assert (result.transcripts, result.segments, result.memos) == (3, 6, 3)
     assert result.dropped == []
     second = exports.project_qdpx(actor=other_lead, study_id=study.pk)
     assert _canonical(first) == _canonical(second)
+    notes = _canonical(second)[2]
+    assert [n[0] for n in notes] == [
+        "Funding means money.",
+        "Long pause here.\nThen a laugh 🙂",
+        "Strong example.",
+    ]
+    assert {n[2][0][0] for n in notes} == {"Code", "TextSource", "PlainTextSelection"}
     funding = Code.objects.get(study=study, name="Funding")
     assert funding.inclusion_criteria == "Money talk"
     assert funding.example == "ran out"
@@ -210,6 +254,98 @@ def test_atlas_ti_inner_file_name_is_accepted():
     )
     assert any("ATLAS.ti" in a for a in project.report.assumptions)
     assert project.sources[0].selections[0].end == 2
+
+
+_N = "66666666-6666-6666-6666-66666666666{n}"
+_U = "77777777-7777-7777-7777-777777777777"
+NOTES_QDE = (
+    '<?xml version="1.0" encoding="utf-8"?>'
+    '<Project xmlns="urn:QDA-XML:project:1.0" name="Vendor" origin="MAXQDA">'
+    f'<Users><User guid="{_U}" name="{{author}}"/></Users>'
+    f'<CodeBook><Codes><Code guid="{_G}" name="Funding" isCodable="true" color="#E69F00">'
+    f'<NoteRef targetGUID="{_N.format(n=1)}"/></Code></Codes></CodeBook>'
+    f'<Sources><TextSource guid="{_S}" name="P01 interview">'
+    "<PlainTextContent>Funding ran out. We lost contact.</PlainTextContent>"
+    '<PlainTextSelection guid="33333333-3333-3333-3333-333333333333" '
+    'startPosition="0" endPosition="16">'
+    f'<Coding guid="44444444-4444-4444-4444-444444444444"><CodeRef targetGUID="{_G}"/>'
+    f'<NoteRef targetGUID="{_N.format(n=2)}"/></Coding></PlainTextSelection>'
+    '<PlainTextSelection guid="33333333-3333-3333-3333-333333333334" '
+    'startPosition="17" endPosition="33">'
+    f'<NoteRef targetGUID="{_N.format(n=3)}"/></PlainTextSelection>'
+    f'<NoteRef targetGUID="{_N.format(n=4)}"/>'
+    f'<NoteRef targetGUID="{_N.format(n=9)}"/></TextSource></Sources>'
+    "<Notes>"
+    f'<Note guid="{_N.format(n=1)}" name="On the code" creatingUser="{_U}" '
+    'creationDateTime="2025-05-01T10:00:00Z" modifiedDateTime="2025-05-02T11:00:00Z">'
+    "<PlainTextContent>Money, budgets and grants.</PlainTextContent></Note>"
+    f'<Note guid="{_N.format(n=2)}" name="On the coding" creationDateTime="2025-05-03T09:30:00">'
+    "<PlainTextContent>A clear case.\r\nKeep it.</PlainTextContent></Note>"
+    f'<Note guid="{_N.format(n=3)}" name="Uncoded"><PlainTextContent>Contact lost'
+    "</PlainTextContent></Note>"
+    f'<Note guid="{_N.format(n=4)}" name="On the source" creatingUser="{_U}">'
+    "<PlainTextContent>Noisy call.</PlainTextContent></Note>"
+    f'<Note guid="{_N.format(n=5)}" name="Empty"><PlainTextContent/></Note>'
+    "</Notes>"
+    f'<NoteRef targetGUID="{_N.format(n=1)}"/>'
+    "</Project>"
+)
+
+
+def test_notes_come_in_as_memos_with_their_dates_and_authors(rworld):
+    study = make_study(rworld.lead, title="Imported")
+    enrol(study, rworld.lead, "P01")
+    services.member_add(actor=rworld.lead, study=study, user=rworld.coder, role="coder")
+    project = refi.read_qdpx(_qdpx({"project.qde": NOTES_QDE.format(author="coder").encode()}))
+    result = services.project_import(actor=rworld.lead, study=study, project=project)
+    assert result.memos == 4
+    memos = {m.body: m for m in Memo.objects.filter(study=study)}
+    on_code = memos["Money, budgets and grants."]
+    assert on_code.code.name == "Funding"
+    assert on_code.author == rworld.coder  # the note's user is on the team
+    assert on_code.created_at.isoformat() == "2025-05-01T10:00:00+00:00"
+    assert on_code.updated_at.isoformat() == "2025-05-02T11:00:00+00:00"
+    on_coding = memos["A clear case.\nKeep it."]
+    assert on_coding.segment.quote == "Funding ran out."
+    assert on_coding.author == rworld.lead  # no creating user: the importer
+    assert on_coding.created_at.isoformat() == "2025-05-03T09:30:00+00:00"  # no zone: UTC
+    assert memos["Contact lost"].transcript.name == "P01 interview"  # its selection had no code
+    assert memos["Noisy call."].transcript.name == "P01 interview"
+    report = " ".join(result.assumptions + result.dropped)
+    assert "attached to their whole transcript" in report
+    assert "Memos by people who are not on the study team were attributed to you" in report
+    assert "1 references to notes that are not in the project" in report
+    assert "Note Empty has no text" in report
+    assert "Notes about the project as a whole were left out" in report
+    # The same project again: the code's memo is not added twice (the source is a duplicate).
+    again = services.project_import(actor=rworld.lead, study=study, project=project)
+    assert again.memos == 0
+    assert Memo.objects.filter(study=study).count() == 4
+
+
+def test_withdrawn_participants_memos_stay_out_of_the_project(rworld):
+    _coded(rworld)
+    services.participant_withdraw(actor=rworld.lead, participant=rworld.transcripts[0].participant)
+    body = exports.project_qdpx(actor=rworld.lead, study_id=rworld.study.pk)
+    qde = zipfile.ZipFile(io.BytesIO(body)).read("project.qde")
+    assert refi.schema("Project.xsd").validate(etree.fromstring(qde))
+    assert b"Long pause here." not in qde  # on the withdrawn participant's transcript
+    assert b"Strong example." in qde
+    assert b"Funding means money." in qde
+
+
+def test_memo_text_that_xml_cannot_hold_is_cleaned(rworld):
+    services.memo_add(
+        actor=rworld.lead,
+        study=rworld.study,
+        body="Bell\x07 and\r\nform feed\x0c here",
+        code=rworld.codes["Tools"],
+    )
+    qde = zipfile.ZipFile(
+        io.BytesIO(exports.project_qdpx(actor=rworld.lead, study_id=rworld.study.pk))
+    ).read("project.qde")
+    assert refi.schema("Project.xsd").validate(etree.fromstring(qde))
+    assert "Bell and\nform feed here" in qde.decode()
 
 
 @pytest.mark.parametrize(
