@@ -201,28 +201,18 @@ def _pdf_table(table: Table, width: float) -> Any:
 def report_pdf(report: Report) -> bytes:
     """A cover page (what, which program, which period, how figures are suppressed), then one
     page per table with its bar chart."""
-    from reportlab.lib.pagesizes import letter
     from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import inch
-    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer
+    from reportlab.platypus import PageBreak, Paragraph, Spacer
+
+    from safeharbor.core.pdf import MARGIN, letter_document
 
     styles = getSampleStyleSheet()
     body, small = styles["BodyText"], styles["BodyText"].clone("small", fontSize=9, leading=11)
     buffer = io.BytesIO()
-    margin = 0.75 * inch
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=letter,
-        leftMargin=margin,
-        rightMargin=margin,
-        topMargin=margin,
-        bottomMargin=margin,
-        title=report.title,
-        author="Safe Harbor",
-        creator="Safe Harbor",
-        subject=_("De-identified figures; small counts suppressed."),
+    document = letter_document(
+        buffer, title=report.title, subject=_("De-identified figures; small counts suppressed.")
     )
-    width = letter[0] - 2 * margin
+    width, margin = document.width, MARGIN
     story: list[Any] = [Paragraph(escape(report.title), styles["Title"])]
     for label, value in _about(report)[1:]:  # the first is the title, above
         if label == _("Note"):

@@ -434,13 +434,12 @@ def to_docx(report: Findings) -> bytes:
 
 def to_pdf(report: Findings) -> bytes:
     from reportlab.lib.colors import HexColor
-    from reportlab.lib.pagesizes import letter
     from reportlab.lib.styles import getSampleStyleSheet
-    from reportlab.lib.units import inch
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, TableStyle
+    from reportlab.platypus import Paragraph, Spacer, TableStyle
     from reportlab.platypus import Table as PdfTable
 
     from safeharbor.core.charts import GRID, INK, MUTED
+    from safeharbor.core.pdf import MARGIN, letter_document
 
     from .charts import heat_map_chart
 
@@ -451,21 +450,9 @@ def to_pdf(report: Findings) -> bytes:
     quote = body.clone("quote", fontName="Helvetica-Oblique", leftIndent=24, rightIndent=24)
     cell = body.clone("cell", fontSize=9, leading=11)
     headings = {0: styles["Title"], 1: styles["Heading1"], 2: styles["Heading2"]}
-    margin = 0.75 * inch
-    width = letter[0] - 2 * margin
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=letter,
-        leftMargin=margin,
-        rightMargin=margin,
-        topMargin=margin,
-        bottomMargin=margin,
-        title=report.title,
-        author="Safe Harbor",
-        creator="Safe Harbor",
-        subject=_("Findings draft"),
-    )
+    document = letter_document(buffer, title=report.title, subject=_("Findings draft"))
+    width, margin = document.width, MARGIN
     story: list[Any] = []
     number = 0
     for block in report.blocks:

@@ -567,6 +567,13 @@ def transcript_redact(
         seen=seen,
         request=request,
     )
+    return _redaction_response(request, page, add_form, errors)
+
+
+def _redaction_response(
+    request: AuthenticatedHttpRequest, page: Any, add_form: Any, errors: list[str]
+) -> HttpResponse:
+    """The redaction page, for a transcript (with its memos) or for the codes' memos."""
     return render(
         request,
         "research/redact.html",
@@ -630,24 +637,7 @@ def memo_redact(request: AuthenticatedHttpRequest, study_id: int) -> HttpRespons
         seen=seen,
         request=request,
     )
-    return render(
-        request,
-        "research/redact.html",
-        {
-            "p": page,
-            "study": page.study,
-            "add_form": add_form,
-            "errors": errors,
-            "rows": rendering.redaction_rows(
-                rows=page.rows,
-                kinds=RedactionKind.choices,
-                reasons=_reasons(),
-                show_placeholders=page.access.can_see_redaction_key,
-                show_where=page.memos > 0,
-            ),
-        },
-        status=400 if errors else 200,
-    )
+    return _redaction_response(request, page, add_form, errors)
 
 
 @login_required

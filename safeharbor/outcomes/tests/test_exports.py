@@ -4,18 +4,16 @@ export is audited without a youth."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
-import re
 import zipfile
-import zlib
 from typing import Any
 
 import pytest
 from openpyxl import load_workbook
 
 from safeharbor.audit.models import AuditEvent
+from safeharbor.core.tests.pdf import page_count, pdf_text
 from safeharbor.core.tests.personas import World
 from safeharbor.outcomes import exports, reports
 from safeharbor.outcomes.models import Program
@@ -105,28 +103,13 @@ def test_the_workbook_has_one_sheet_per_table(data: Dataset, settings: Any) -> N
     assert sheet["A2"].font.b or sheet["B2"].font.b
 
 
-def _pdf_text(body: bytes) -> str:
-    """The PDF's bytes with every stream decoded (ASCII85, then Flate, as ReportLab writes
-    them) so that a search sees the page text; no PDF library needed."""
-    parts = [body.decode("latin-1")]
-    streams = re.findall(rb"\bstream\r?\n(.*?)\s*endstream", body, re.DOTALL)
-    for raw in streams:
-        data = raw.strip()
-        if data.endswith(b"~>"):
-            data = base64.a85decode(data, adobe=True)
-        parts.append(zlib.decompress(data).decode("latin-1"))
-    assert streams, "a PDF without streams has no pages to search"
-    return "\n".join(parts)
-
-
 def test_the_pdf_has_a_cover_and_a_page_per_table(data: Dataset, settings: Any) -> None:
     report = _report(data, 2, settings)
     body = _export(data, report, "pdf")
     assert body.startswith(b"%PDF-")
     assert body.rstrip().endswith(b"%%EOF")
-    pages = len(re.findall(rb"/Type /Page\b(?!s)", body))
-    assert pages == 1 + len(report.tables)
-    text = _pdf_text(body)
+    assert page_count(body) == 1 + len(report.tables)
+    text = pdf_text(body)
     assert "Funder report: Harbor Mentoring" in text
     assert "Mental health treatment" in text
     assert "suppressed" in text
@@ -138,7 +121,7 @@ def _searchable(fmt: str, body: bytes) -> str:
         with zipfile.ZipFile(io.BytesIO(body)) as archive:
             return "\n".join(archive.read(name).decode("utf-8") for name in archive.namelist())
     if fmt == "pdf":
-        return _pdf_text(body)
+        return pdf_text(body)
     return body.decode("utf-8-sig")
 
 
