@@ -59,6 +59,7 @@ DEFAULT_URL = "sqlite:////tmp/bench-directory.sqlite3"
 FINGERPRINTED_FILES = (
     "safeharbor/directory/demo.py",
     "safeharbor/directory/importer.py",
+    "safeharbor/directory/index.py",
     "safeharbor/directory/search.py",
     "safeharbor/directory/models.py",
 )

@@ -39,9 +39,10 @@ from typing import Any, cast
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
-from . import schemas, search, taxonomy
+from . import index as search_rows
+from . import schemas, taxonomy
 from .hsds import ENTITIES, NOT_KEPT, WRITE_ORDER, Entity
-from .models import Capacity, Location, Service, TaxonomyTerm
+from .models import Capacity, Location, Organization, TaxonomyTerm
 
 Progress = Callable[[str, int, int], None]
 BATCH = 2000
@@ -634,9 +635,10 @@ def _parse_capacity(item: Converted, issues: list[Issue]) -> Capacity | None:
 
 
 def take_our_attributes(
-    items: list[Converted], issues: list[Issue]
+    items: list[Converted], issues: list[Issue], origins: dict[uuid.UUID, Row] | None = None
 ) -> tuple[list[Converted], list[Capacity], dict[uuid.UUID, str]]:
-    """Our capacity and confidential-location attributes become our own columns."""
+    """Our capacity and confidential-location attributes become our own columns. ``origins``,
+    if given, receives where each capacity came from (by its id), for later messages."""
     kept: list[Converted] = []
     capacities: list[Capacity] = []
     confidential: dict[uuid.UUID, str] = {}
@@ -646,6 +648,8 @@ def take_our_attributes(
             capacity = _parse_capacity(item, issues)
             if capacity is not None:
                 capacities.append(capacity)
+                if origins is not None:
+                    origins[capacity.pk] = item.origin
         elif term == _CONFIDENTIAL_TERM:
             confidential[item.values["link_id"]] = item.values.get("value") or ""
         else:
@@ -654,54 +658,6 @@ def take_our_attributes(
 
 
 # --------------------------------------------------------------------------- writing
-
-
-def _search_texts(by_entity: dict[str, dict[uuid.UUID, Converted]]) -> dict[uuid.UUID, str]:
-    """The search text of every service in the import, from the import and the directory."""
-    services = by_entity.get("service", {})
-    if not services:
-        return {}
-    org_names = {i: c.values.get("name", "") for i, c in by_entity.get("organization", {}).items()}
-    missing_orgs = {c.values["organization_id"] for c in services.values()} - org_names.keys()
-    org_names.update(
-        ENTITIES["organization"]
-        .model._default_manager.filter(pk__in=missing_orgs)
-        .values_list("pk", "name")
-    )
-    term_names = {
-        i: c.values.get("name", "") for i, c in by_entity.get("taxonomy_term", {}).items()
-    }
-    terms_of: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    for attribute in by_entity.get("attribute", {}).values():
-        if attribute.values.get("link_entity") == "service":
-            terms_of[attribute.values["link_id"]].append(attribute.values["taxonomy_term_id"])
-    existing = _existing("service", services)
-    if existing:
-        from .models import Attribute
-
-        in_file = set(by_entity.get("attribute", {}))
-        for start in range(0, len(existing), BATCH):
-            chunk = list(existing)[start : start + BATCH]
-            for attribute_id, link_id, term_id in Attribute.objects.filter(
-                link_entity="service", link_id__in=chunk
-            ).values_list("pk", "link_id", "taxonomy_term_id"):
-                if attribute_id not in in_file:
-                    terms_of[link_id].append(term_id)
-    missing_terms = {t for ts in terms_of.values() for t in ts} - term_names.keys()
-    term_names.update(TaxonomyTerm.objects.filter(pk__in=missing_terms).values_list("pk", "name"))
-    texts = {}
-    for service_id, item in services.items():
-        v = item.values
-        texts[service_id] = search.document(
-            [
-                v.get("name", ""),
-                v.get("alternate_name", ""),
-                v.get("description", ""),
-                org_names.get(v["organization_id"], ""),
-                *(term_names.get(t, "") for t in terms_of.get(service_id, [])),
-            ]
-        )
-    return texts
 
 
 def _to_db(model_field: models.Field) -> Callable[[Any], Any]:
@@ -724,13 +680,13 @@ def _to_db(model_field: models.Field) -> Callable[[Any], Any]:
 def _upsert(entity: Entity, items: list[Converted], progress: Progress | None) -> tuple[int, int]:
     """Insert or update rows by id with one prepared statement (``INSERT ... ON CONFLICT (id)
     DO UPDATE``, SQLite and PostgreSQL alike): the ORM's per-object work would not keep up
-    with hundreds of thousands of rows. Only HSDS columns (and the search text) are updated:
+    with hundreds of thousands of rows. Only HSDS columns are updated:
     our own (the agency link, the confidential flag) are never overwritten by an import."""
     model = entity.model
     existing = _existing(entity.name, (i.id for i in items))
     quote = connection.ops.quote_name
     now = timezone.now()
-    hsds_columns = {entity.attname(f) for f in entity.fields} | {"search_text", "updated_at"}
+    hsds_columns = {entity.attname(f) for f in entity.fields} | {"updated_at"}
     fields = list(model._meta.concrete_fields)
     plan: list[tuple[str, Callable[[Any], Any] | None, Any]] = []
     for model_field in fields:
@@ -787,10 +743,7 @@ def write(
     by_entity: dict[str, dict[uuid.UUID, Converted]] = defaultdict(dict)
     for item in items:
         by_entity[item.entity][item.id] = item
-    texts = _search_texts(by_entity)
     renamed = _renamed_organizations(by_entity.get("organization", {}))
-    for service_id, text in texts.items():
-        by_entity["service"][service_id].values["search_text"] = text
     for name in WRITE_ORDER:
         rows = list(by_entity.get(name, {}).values())
         if not rows:
@@ -817,32 +770,76 @@ def write(
         )
         report.updated["capacity"] = len(before & {c.pk for c in capacities})
         report.created["capacity"] = len(capacities) - report.updated["capacity"]
-    search.sync_index(texts, progress=progress)
-    # Services whose search text depends on something this import changed but that it did not
-    # itself contain: their organisation was renamed, or attributes were added to them.
-    touched = {
-        a.values["link_id"]
-        for a in by_entity.get("attribute", {}).values()
-        if a.values.get("link_entity") == "service" and a.values["link_id"] not in texts
+    touched = _touched_services(by_entity, capacities, confidential, renamed)
+    if progress:
+        progress("search index", 0, len(touched))
+    search_rows.rebuild(touched)
+    if progress:
+        progress("search index", len(touched), len(touched))
+
+
+def _touched_services(
+    by_entity: dict[str, dict[uuid.UUID, Converted]],
+    capacities: list[Capacity],
+    confidential: dict[uuid.UUID, str],
+    renamed: list[uuid.UUID],
+) -> list[uuid.UUID]:
+    """Every service whose search row this import may have changed: those it holds, those it
+    gave attributes, languages, cost options, capacity or places, those at a location it
+    changed, those of an organisation it renamed, those with a term it renamed."""
+    touched: dict[uuid.UUID, None] = dict.fromkeys(by_entity.get("service", {}))
+    for attribute in by_entity.get("attribute", {}).values():
+        if attribute.values.get("link_entity") == "service":
+            touched[attribute.values["link_id"]] = None
+    for name in ("language", "cost_option", "service_at_location"):
+        for item in by_entity.get(name, {}).values():
+            service_id = item.values.get("service_id")
+            if service_id is not None:
+                touched[service_id] = None
+    touched.update(dict.fromkeys(c.service_id for c in capacities))
+    locations = set(by_entity.get("location", {})) | set(confidential)
+    locations |= {
+        a.values["location_id"]
+        for a in by_entity.get("address", {}).values()
+        if a.values.get("location_id") is not None
     }
-    if renamed:
-        touched |= set(
-            Service.objects.filter(organization_id__in=renamed).values_list("pk", flat=True)
+    # Services already here at a location the import changed (new ones are in the import).
+    unknown = [pk for pk in locations if pk]
+    for start in range(0, len(unknown), search_rows.CHUNK):
+        touched.update(
+            dict.fromkeys(
+                search_rows.services_at_locations(unknown[start : start + search_rows.CHUNK])
+            )
         )
-    search.reindex(touched - texts.keys())
+    if renamed:
+        touched.update(dict.fromkeys(search_rows.services_of_organizations(renamed)))
+    terms = _renamed_terms(by_entity.get("taxonomy_term", {}))
+    if terms:
+        touched.update(dict.fromkeys(search_rows.services_with_terms(terms)))
+    return list(touched)
 
 
 def _renamed_organizations(organizations: dict[uuid.UUID, Converted]) -> list[uuid.UUID]:
     """Organisations of the import already in the directory under another name (their
     services' search text must follow)."""
-    from .models import Organization
-
     ids = list(organizations)
     renamed = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         for pk, name in Organization.objects.filter(pk__in=chunk).values_list("pk", "name"):
             if organizations[pk].values.get("name", "") != name:
+                renamed.append(pk)
+    return renamed
+
+
+def _renamed_terms(terms: dict[uuid.UUID, Converted]) -> list[uuid.UUID]:
+    """Terms of the import already here under another name (their names are searched)."""
+    ids = list(terms)
+    renamed = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for pk, name in TaxonomyTerm.objects.filter(pk__in=chunk).values_list("pk", "name"):
+            if terms[pk].values.get("name", "") != name:
                 renamed.append(pk)
     return renamed
 
@@ -873,7 +870,8 @@ def run(
     if progress:
         progress("read", len(rows), len(rows))
     items = convert(rows, issues)
-    items, capacities, confidential = take_our_attributes(items, issues)
+    origins: dict[uuid.UUID, Row] = {}
+    items, capacities, confidential = take_our_attributes(items, issues, origins)
     items = resolve(items, lenient, issues, report.removed_references)
     known_services = {i.id for i in items if i.entity == "service"}
     missing = {c.service_id for c in capacities} - known_services
@@ -884,10 +882,11 @@ def run(
             if capacity.service_id in known_services | found:
                 kept_capacities.append(capacity)
                 continue
+            origin = origins[capacity.pk]
             problem = Issue(
-                "",
-                None,
-                "attributes",
+                origin.file,
+                origin.row,
+                origin.where("link_id"),
                 f"Capacity {capacity.pk} is for service {capacity.service_id}, which is "
                 "neither in this import nor in the directory.",
             )

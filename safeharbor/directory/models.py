@@ -87,8 +87,8 @@ class Program(HsdsModel):
 
 
 class Service(HsdsModel):
-    """A service an organisation provides. ``search_text`` is the normalised text that the
-    full-text index covers (see ``search.py``); it never includes an address."""
+    """A service an organisation provides. What search looks at is kept in its
+    ``ServiceSearch`` row (``index.py``)."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="services"
@@ -118,7 +118,6 @@ class Service(HsdsModel):
     licenses = models.TextField(blank=True)
     alert = models.TextField(_("alert"), blank=True)
     last_modified = models.DateTimeField(_("last updated"), null=True, blank=True)
-    search_text = models.TextField(editable=False, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -139,6 +138,12 @@ class Service(HsdsModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def search_text(self) -> str:
+        """The folded words search matches (name, descriptions, organisation, terms)."""
+        row = ServiceSearch.objects.filter(service_id=self.pk).values_list("text", flat=True)
+        return next(iter(row), "")
 
 
 class Location(HsdsModel):
@@ -510,3 +515,39 @@ class SearchWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class ServiceSearch(models.Model):
+    """Everything a search filters on, one row per service, derived from the service and its
+    related objects by ``index.py`` (never edited by hand). ``document`` is what the full-text
+    engine indexes: the folded words of ``text`` and, for the set-like filters, tokens that
+    start with "_" (which a searched word never contains): ``_t<term>``, ``_l<language>``,
+    ``_gany``, ``_free``, ``_cap``, ``_o<organisation>``, ``_p<postcode>`` and the grid cells
+    of the service's public locations, ``_c<level>_<row>_<column>``. ``points`` holds the
+    public locations' coordinates ("lat,lon lat,lon") for the exact distance. A confidential
+    location gives neither cells, points nor postcodes: they would place it."""
+
+    service = models.OneToOneField(
+        Service, on_delete=models.CASCADE, primary_key=True, related_name="search_row"
+    )
+    active = models.BooleanField(default=True)
+    minimum_age = models.FloatField(null=True, blank=True)
+    maximum_age = models.FloatField(null=True, blank=True)
+    genders = models.TextField(blank=True)  # gender codes the service is for; "" = everyone
+    languages = models.TextField(blank=True)  # language codes, space separated
+    terms = models.TextField(blank=True)  # taxonomy term ids (hex), space separated
+    free = models.BooleanField(default=False)
+    capacity_available = models.BooleanField(default=False)
+    exploited_youth = models.BooleanField(default=False)
+    open_24_7 = models.BooleanField(default=False)
+    organization_id = models.UUIDField(null=True, blank=True)
+    last_modified = models.DateTimeField(null=True, blank=True)
+    points = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    document = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = _("search row")
+
+    def __str__(self) -> str:
+        return str(self.service_id)

@@ -1,21 +1,26 @@
 """Directory search: the one seam between the directory and the database's full-text engine.
 
-- **Text.** Each service has ``search_text``: its name, alternate name, description, its
+Search reads the search rows (``ServiceSearch``, one per service, built by ``index.py``):
+
+- **Text.** Each row's ``text`` is the service's name, alternate name, description, its
   organisation's name and the names of its taxonomy terms, folded (lower case, accents removed)
-  into words. Never an address. PostgreSQL indexes ``to_tsvector('simple', search_text)`` with
-  GIN; SQLite keeps an FTS5 table ``directory_service_fts`` (``sync_index``). Every query word
-  must match the start of a word of the service.
+  into words. Never an address. Every query word must match the start of a word of the service.
+- **Filters as tokens.** Need, gender, language, free, exploited youth, capacity, organisation
+  and postcode are tokens of the row's ``document`` (``_t<term>``, ``_l<code>``...), so one
+  full-text match answers the words and these filters together: PostgreSQL through a GIN index
+  on ``array_to_tsvector(string_to_array(document, ' '))`` and a ``tsquery``; SQLite through the
+  FTS5 table ``directory_servicesearch_fts``. Age, status, "modified after" are columns of the
+  row; open now is a query on schedules, checked per candidate (or the 24/7 term).
 - **Typos.** Every indexed word is also in ``SearchWord``. A query word that starts no indexed
   word is replaced by the closest one: by trigram similarity (``pg_trgm``, GIN index) on
   PostgreSQL, by edit distance among words of the same initial and near length on SQLite.
-- **Distance.** A bounding box on the indexed latitude and longitude of public locations, then
-  the exact haversine distance in Python, sorted. Confidential locations take no part: their
-  coordinates would place them.
-- **Filters.** Need (a taxonomy term), age (within the service's minimum/maximum), gender
-  (services for that gender or for everyone), language, open now (schedules of the service or
-  its locations, in ``settings.TIME_ZONE``, or the 24/7 term), free (a cost option of 0 and none
-  above), specialised in exploited youth (our term), capacity available; for the HSDS API also
-  organisation, modified after and postcode.
+- **Distance.** Public locations are in grid cells of 0.25°, 1° and 4° (tokens). A search near
+  a point takes the finest level whose cells covering the radius's bounding box are few
+  (``MAX_CELLS``), adds "one of these cells" to the match, then computes the exact haversine
+  distance in Python for the matches only (their ``points``), sorted. Confidential locations
+  take no part: their coordinates would place them.
+- **Facets** count at most ``FACET_LIMIT`` matching services (the first by distance, else by id),
+  from the same rows; ``Results.facets_sampled`` says when they are a sample.
 """
 
 from __future__ import annotations
@@ -24,38 +29,42 @@ import datetime
 import functools
 import math
 import re
-import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, F, Func, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Length
 from django.utils import timezone
 
 from safeharbor.core import clock
 
-from . import taxonomy
+from . import index, taxonomy
+from .index import document, normalise, words
 from .models import (
     Attribute,
-    CostOption,
-    Language,
     Schedule,
     SearchWord,
     Service,
-    ServiceAtLocation,
+    ServiceSearch,
     TaxonomyTerm,
 )
 
-_WORD = re.compile(r"[^\W_]+")
-MAX_WORD = 64
+__all__ = ["document", "normalise", "words"]  # the text folding lives in index.py
+
 MAX_QUERY_WORDS = 8
 EARTH_RADIUS_MILES = 3958.8
 DEFAULT_RADIUS_MILES = 25.0
 MAX_RADIUS_MILES = 500.0
+# A distance search uses the finest grid level whose cells over the box are at most this many;
+# when even the coarsest needs more (up to MAX_COARSE_CELLS) it uses the coarsest anyway.
+MAX_CELLS = 24
+MAX_COARSE_CELLS = 256
+FACET_LIMIT = 2000
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # Words too common to narrow a search (English and Spanish).
 STOPWORDS = frozenset(
@@ -67,94 +76,13 @@ STOPWORDS = frozenset(
 # --------------------------------------------------------------------------- text
 
 
-def normalise(text: str) -> str:
-    """Lower case, accents removed (niños -> ninos), as both engines will see it."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
-def words(text: str) -> list[str]:
-    return [w[:MAX_WORD] for w in _WORD.findall(normalise(text))]
-
-
-def document(parts: Iterable[str]) -> str:
-    """The search text of a service from its parts."""
-    return " ".join(words(" ".join(p for p in parts if p)))
-
-
 def _vendor() -> str:
     return connection.vendor
 
 
-def fts_rowid(pk: uuid.UUID) -> int:
-    """The FTS5 row of a service: 63 bits of its UUID, so that a row is replaced by rowid (an
-    index look-up) instead of a scan. Two of a million services share one with a chance of
-    about 1 in 20 million; they would then share a row (and the later one's text)."""
-    return pk.int >> 65
-
-
-def sync_index(
-    texts: dict[uuid.UUID, str], progress: Callable[[str, int, int], None] | None = None
-) -> None:
-    """Put services' search texts into the engine's index and their words into SearchWord.
-    (On PostgreSQL the GIN expression index follows ``search_text`` by itself.)"""
-    items = list(texts.items())
-    batch = 5000
-    new_words: set[str] = set()
-    for start in range(0, len(items), batch):
-        chunk = items[start : start + batch]
-        if _vendor() == "sqlite":
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    "DELETE FROM directory_service_fts WHERE rowid = %s",
-                    [(fts_rowid(pk),) for pk, _ in chunk],
-                )
-                cursor.executemany(
-                    "INSERT INTO directory_service_fts (rowid, service_id, body) "
-                    "VALUES (%s, %s, %s)",
-                    [(fts_rowid(pk), pk.hex, text) for pk, text in chunk],
-                )
-        for _pk, text in chunk:
-            new_words.update(text.split())
-        if progress:
-            progress("search index", start + len(chunk), len(items))
-    word_list = sorted(w for w in new_words if len(w) >= 2)
-    for start in range(0, len(word_list), batch):
-        SearchWord.objects.bulk_create(
-            [SearchWord(word=w) for w in word_list[start : start + batch]],
-            ignore_conflicts=True,
-        )
-
-
-def reindex(service_ids: Iterable[uuid.UUID]) -> None:
-    """Recompute the search text of these services from the database."""
-    ids = list(service_ids)
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
-        terms: dict[uuid.UUID, list[str]] = {}
-        for link_id, name in Attribute.objects.filter(
-            link_entity="service", link_id__in=chunk
-        ).values_list("link_id", "taxonomy_term__name"):
-            terms.setdefault(link_id, []).append(name)
-        services = list(
-            Service.objects.filter(pk__in=chunk)
-            .select_related("organization")
-            .only("id", "name", "alternate_name", "description", "organization__name")
-        )
-        texts = {}
-        for service in services:
-            service.search_text = document(
-                [
-                    service.name,
-                    service.alternate_name,
-                    service.description,
-                    service.organization.name,
-                    *terms.get(service.pk, []),
-                ]
-            )
-            texts[service.pk] = service.search_text
-        Service.objects.bulk_update(services, ["search_text"])
-        sync_index(texts)
+def reindex(service_ids: Any) -> None:
+    """Recompute the search rows of these services from the database (``index.rebuild``)."""
+    index.rebuild(service_ids)
 
 
 def _distance(a: str, b: str, limit: int) -> int:
@@ -204,24 +132,48 @@ def query_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS][:MAX_QUERY_WORDS]
 
 
-class _TsMatch(Func):
-    """``to_tsvector('simple', search_text) @@ to_tsquery('simple', %s)``: the expression of the
-    GIN index (migration 0002), with the column as Django aliases it (also in subqueries)."""
+@dataclass
+class Match:
+    """What the full-text engine must find: every word (as a word's start), every token, and
+    one token of each group."""
 
-    template = "to_tsvector('simple', %(expressions)s)"
-    arg_joiner = ") @@ to_tsquery('simple', "
+    words: list[str] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)
+    groups: list[list[str]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.tokens or self.groups)
+
+    def tsquery(self) -> str:
+        """PostgreSQL ``tsquery`` text (cast, not parsed: lexemes as they are)."""
+        parts = [f"'{w}':*" for w in self.words] + [f"'{t}'" for t in self.tokens]
+        parts += ["(" + " | ".join(f"'{t}'" for t in group) + ")" for group in self.groups]
+        return " & ".join(parts)
+
+    def fts5(self) -> str:
+        """SQLite FTS5 query text."""
+        parts = [f'"{w}"*' for w in self.words] + [f'"{t}"' for t in self.tokens]
+        parts += ["(" + " OR ".join(f'"{t}"' for t in group) + ")" for group in self.groups]
+        return " AND ".join(parts)
+
+
+class _TsMatch(Func):
+    """``array_to_tsvector(string_to_array(document, ' ')) @@ CAST(%s AS tsquery)``: the
+    expression of the GIN index (migration 0003), with the column as Django aliases it."""
+
+    template = "array_to_tsvector(string_to_array(%(expressions)s AS tsquery)"
+    arg_joiner = ", ' ')) @@ CAST("
     output_field = BooleanField()
 
 
-def _text_filter(queryset: QuerySet[Service], terms: Sequence[str]) -> QuerySet[Service]:
+def _match_filter(rows: QuerySet[ServiceSearch], match: Match) -> QuerySet[ServiceSearch]:
     if _vendor() == "postgresql":
-        tsquery = " & ".join(f"{w}:*" for w in terms)
-        return queryset.filter(_TsMatch(F("search_text"), Value(tsquery)))
-    match = " AND ".join(f'"{w}"*' for w in terms)
-    return queryset.filter(
+        return rows.filter(_TsMatch(F("document"), Value(match.tsquery())))
+    return rows.filter(
         pk__in=RawSQL(
-            "SELECT service_id FROM directory_service_fts WHERE directory_service_fts MATCH %s",
-            [match],
+            "SELECT service_id FROM directory_servicesearch_fts "
+            "WHERE directory_servicesearch_fts MATCH %s",
+            [match.fts5()],
         )
     )
 
@@ -309,27 +261,17 @@ class Results:
     searched_words: list[str] = field(default_factory=list)
     corrected: bool = False
     facets: dict[str, list[Facet]] = field(default_factory=dict)
+    # True when the facets count only the first FACET_LIMIT matches.
+    facets_sampled: bool = False
 
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page))
 
 
-def _with_term(code: str) -> Any:
-    return Attribute.objects.filter(
-        taxonomy_term_id=taxonomy.term_id(code), link_entity="service"
-    ).values("link_id")
-
-
-def _has_term(term: uuid.UUID) -> Exists:
-    return Exists(
-        Attribute.objects.filter(
-            taxonomy_term_id=term, link_entity="service", link_id=OuterRef("pk")
-        )
-    )
-
-
 def open_now_q(moment: datetime.datetime | None = None) -> Q:
+    """Search rows of services open at ``moment`` (now): a schedule of the service or of one of
+    its service-at-locations, checked per row through the schedule's service index, or 24/7."""
     local = timezone.localtime(moment or clock.now())
     day, now, today = DAYS[local.weekday()], local.time().replace(microsecond=0), local.date()
     hours = Q(opens_at__lte=now, closes_at__gt=now) | (
@@ -341,104 +283,121 @@ def open_now_q(moment: datetime.datetime | None = None) -> Q:
     today_q = Q(byday__contains=day) | Q(byday="", freq="WEEKLY")
     schedules = Schedule.objects.filter(hours, valid, today_q)
     return (
-        Q(pk__in=schedules.filter(service__isnull=False).values("service_id"))
-        | Q(
-            pk__in=schedules.filter(service_at_location__isnull=False).values(
-                "service_at_location__service_id"
-            )
-        )
-        | Q(pk__in=_with_term(taxonomy.CRISIS_24_7))
+        Q(open_24_7=True)
+        | Q(Exists(schedules.filter(service_id=OuterRef("pk"))))
+        | Q(Exists(schedules.filter(service_at_location__service_id=OuterRef("pk"))))
     )
 
 
-def free_q() -> Q:
-    # Correlated EXISTS: checked per candidate through the service_id index, never a scan of
-    # every cost option (an IN list would be built from the whole table).
-    return Q(Exists(CostOption.objects.filter(service_id=OuterRef("pk"), amount=0))) & ~Q(
-        Exists(CostOption.objects.filter(service_id=OuterRef("pk"), amount__gt=0))
-    )
+def _match(criteria: Criteria, searched: Sequence[str]) -> Match:
+    match = Match(words=list(searched))
+    if criteria.need is not None:
+        match.tokens.append(index.term_token(criteria.need))
+    if criteria.gender:
+        wanted = taxonomy.term_id(f"{taxonomy.GENDER}-{criteria.gender}")
+        match.groups.append([index.GENDER_ANY, index.term_token(wanted)])
+    if criteria.language:
+        match.tokens.append(index.language_token(criteria.language))
+    if criteria.free:
+        match.tokens.append(index.FREE)
+    if criteria.exploited_youth:
+        match.tokens.append(index.term_token(taxonomy.term_id(taxonomy.EXPLOITED_YOUTH)))
+    if criteria.capacity:
+        match.tokens.append(index.CAPACITY)
+    if criteria.organization_id is not None:
+        match.tokens.append(index.organization_token(criteria.organization_id))
+    if criteria.postcode:
+        match.tokens.append(index.postcode_token(criteria.postcode))
+    return match
 
 
-def gender_q(gender: str) -> Q:
-    codes = [t.code for t in taxonomy.GENDER_TERMS]
-    restricted = Attribute.objects.filter(
-        taxonomy_term_id__in=[taxonomy.term_id(c) for c in codes], link_entity="service"
-    ).values("link_id")
-    return ~Q(pk__in=restricted) | Q(pk__in=_with_term(f"{taxonomy.GENDER}-{gender}"))
+def covering_cells(point: tuple[float, float], miles: float) -> list[str] | None:
+    """The grid cells (tokens) that hold every point within ``miles`` of ``point``, at the
+    finest level where they are few; None when no level has few enough (search everywhere).
+    The longitude span is the exact one of the circle (wider than at its centre's latitude);
+    over a pole, or all the way round, every column is taken."""
+    lat, lon = point
+    radius = miles / EARTH_RADIUS_MILES  # radians
+    margin = 1e-9  # degrees, against rounding at a cell border
+    south = lat - math.degrees(radius) - margin
+    north = lat + math.degrees(radius) + margin
+    span = math.sin(radius) / max(math.cos(math.radians(lat)), 1e-12)
+    wraps = south <= -90 or north >= 90 or span >= 1 or radius >= math.pi / 2
+    dlon = 180.0 if wraps else math.degrees(math.asin(span)) + margin
+    south, north = max(south, -90.0), min(north, 90.0)
+    coarsest = index.GRID_LEVELS[-1][0]
+    for level, size in index.GRID_LEVELS:
+        around = round(360 / size)
+        rows = range(math.floor(south / size), math.floor(north / size) + 1)
+        first, last = math.floor((lon - dlon) / size), math.floor((lon + dlon) / size)
+        columns = range(around) if wraps or last - first + 1 >= around else range(first, last + 1)
+        limit = MAX_COARSE_CELLS if level == coarsest else MAX_CELLS
+        if len(rows) * len(columns) <= limit:
+            return sorted({index.cell(level, size, r, c) for r in rows for c in columns})
+    return None
 
 
-def filtered(criteria: Criteria) -> tuple[QuerySet[Service], list[str], bool]:
-    """Services matching everything but distance; the words searched; whether corrected."""
-    queryset = Service.objects.all()
+def _rows(criteria: Criteria) -> tuple[QuerySet[ServiceSearch], list[str], bool]:
+    """Search rows matching everything but the exact distance (a point adds its grid cells);
+    the words searched; whether corrected."""
+    rows = ServiceSearch.objects.all()
     if criteria.active_only:
-        queryset = queryset.filter(status="active")
+        rows = rows.filter(active=True)
     searched: list[str] = []
     corrected = False
     typed = query_words(criteria.text)
     if typed:
         searched = [correct(w) for w in typed]
         corrected = searched != typed
-        queryset = _text_filter(queryset, searched)
-    if criteria.need is not None:
-        queryset = queryset.filter(_has_term(criteria.need))
+    match = _match(criteria, searched)
+    if criteria.near is not None:
+        cells = covering_cells(criteria.near, _radius(criteria))
+        if cells is not None:
+            match.groups.append(cells)
+    if match:
+        rows = _match_filter(rows, match)
     if criteria.age is not None:
-        queryset = queryset.filter(
+        rows = rows.filter(
             Q(minimum_age__isnull=True) | Q(minimum_age__lte=criteria.age),
             Q(maximum_age__isnull=True) | Q(maximum_age__gte=criteria.age),
         )
-    if criteria.gender:
-        queryset = queryset.filter(gender_q(criteria.gender))
-    if criteria.language:
-        queryset = queryset.filter(
-            Exists(Language.objects.filter(service_id=OuterRef("pk"), code=criteria.language))
-        )
-    if criteria.open_now:
-        queryset = queryset.filter(open_now_q())
-    if criteria.free:
-        queryset = queryset.filter(free_q())
-    if criteria.exploited_youth:
-        queryset = queryset.filter(_has_term(taxonomy.term_id(taxonomy.EXPLOITED_YOUTH)))
-    if criteria.capacity:
-        queryset = queryset.filter(capacity__available__gt=0)
-    if criteria.organization_id is not None:
-        queryset = queryset.filter(organization_id=criteria.organization_id)
     if criteria.modified_after is not None:
-        queryset = queryset.filter(last_modified__gte=criteria.modified_after)
-    if criteria.postcode:
-        queryset = queryset.filter(
-            pk__in=ServiceAtLocation.objects.filter(
-                location__is_confidential=False,
-                location__addresses__postal_code=criteria.postcode,
-            ).values("service_id")
-        )
-    return queryset, searched, corrected
+        rows = rows.filter(last_modified__gte=criteria.modified_after)
+    if criteria.open_now:
+        rows = rows.filter(open_now_q())
+    return rows, searched, corrected
+
+
+def filtered(criteria: Criteria) -> tuple[QuerySet[Service], list[str], bool]:
+    """Services matching everything but the exact distance (with a point: those with a public
+    location in the grid cells around it); the words searched; whether corrected."""
+    rows, searched, corrected = _rows(criteria)
+    return Service.objects.filter(pk__in=rows.values("pk")), searched, corrected
+
+
+def _radius(criteria: Criteria) -> float:
+    return min(max(criteria.radius_miles, 0.1), MAX_RADIUS_MILES)
+
+
+def _points(text: str) -> list[tuple[float, float]]:
+    result = []
+    for pair in text.split():
+        lat, _comma, lon = pair.partition(",")
+        result.append((float(lat), float(lon)))
+    return result
 
 
 def _by_distance(
-    queryset: QuerySet[Service], point: tuple[float, float], miles: float
+    rows: QuerySet[ServiceSearch], point: tuple[float, float], miles: float
 ) -> list[tuple[uuid.UUID, float]]:
-    south, north, west, east = bounding_box(point, miles)
-    rows = (
-        queryset.order_by()
-        .filter(
-            service_at_locations__location__is_confidential=False,
-            service_at_locations__location__latitude__range=(south, north),
-            service_at_locations__location__longitude__range=(west, east),
-        )
-        .values_list(
-            "pk",
-            "service_at_locations__location__latitude",
-            "service_at_locations__location__longitude",
-        )
-    )
-    nearest: dict[uuid.UUID, float] = {}
-    for pk, lat, lon in rows:
-        if lat is None or lon is None:  # excluded by the box; says so to the type checker
+    nearest: list[tuple[uuid.UUID, float]] = []
+    for pk, points in rows.order_by().values_list("pk", "points"):
+        if not points:
             continue
-        distance = haversine_miles(point, (lat, lon))
-        if distance <= miles and distance < nearest.get(pk, math.inf):
-            nearest[pk] = distance
-    return sorted(nearest.items(), key=lambda item: (item[1], item[0]))
+        distance = min(haversine_miles(point, p) for p in _points(points))
+        if distance <= miles:
+            nearest.append((pk, distance))
+    return sorted(nearest, key=lambda item: (item[1], item[0]))
 
 
 def search_services(
@@ -451,25 +410,26 @@ def search_services(
 ) -> Results:
     """One page of services matching ``criteria``: nearest first when a point is given, else
     by name. ``prepare`` adds select_related/prefetch_related to the page's query."""
-    queryset, searched, corrected = filtered(criteria)
+    rows, searched, corrected = _rows(criteria)
     page = max(1, page)
     offset = (page - 1) * per_page
     distances: dict[uuid.UUID, float] = {}
+    sample: list[uuid.UUID] | None = None
     if criteria.near is not None:
-        radius = min(max(criteria.radius_miles, 0.1), MAX_RADIUS_MILES)
-        ranked = _by_distance(queryset, criteria.near, radius)
+        ranked = _by_distance(rows, criteria.near, _radius(criteria))
         total = len(ranked)
         window = ranked[offset : offset + per_page]
         distances = dict(window)
         page_query = Service.objects.filter(pk__in=[pk for pk, _ in window])
-        # Facets count the exact matches; past a few thousand, the bounding box's.
-        matching: QuerySet[Service] | list[uuid.UUID] = (
-            [pk for pk, _ in ranked] if total <= 5000 else queryset
-        )
+        if with_facets:
+            sample = [pk for pk, _ in ranked[:FACET_LIMIT]]
     else:
-        total = queryset.count()
-        page_query = queryset.order_by("name", "pk")[offset : offset + per_page]
-        matching = queryset
+        total = rows.count()
+        page_query = Service.objects.filter(pk__in=rows.values("pk")).order_by("name", "pk")[
+            offset : offset + per_page
+        ]
+        if with_facets and total:
+            sample = list(rows.order_by("pk").values_list("pk", flat=True)[:FACET_LIMIT])
     page_query = page_query.select_related("organization", "program", "capacity")
     if prepare is not None:
         page_query = prepare(page_query)
@@ -478,55 +438,39 @@ def search_services(
         services.sort(key=lambda s: (distances[s.pk], s.pk))
     hits = [Hit(s, distances.get(s.pk)) for s in services]
     results = Results(total, hits, page, per_page, searched, corrected)
-    if with_facets and total:
-        results.facets = facets(matching)
+    if sample:
+        results.facets = facets(sample)
+        results.facets_sampled = total > len(sample)
     return results
 
 
-def _ids(matching: QuerySet[Service] | list[uuid.UUID]) -> Any:
-    if isinstance(matching, list):
-        return matching
-    return matching.values("pk")
-
-
-def facets(matching: QuerySet[Service] | list[uuid.UUID]) -> dict[str, list[Facet]]:
-    """How many matching services each further choice would leave (needs, features,
-    languages, free, capacity)."""
-    ids = _ids(matching)
-    term_counts = dict(
-        Attribute.objects.filter(link_entity="service", link_id__in=ids)
-        .values_list("taxonomy_term_id")
-        .annotate(n=Count("id"))
-        .values_list("taxonomy_term_id", "n")
-    )
+def facets(ids: list[uuid.UUID]) -> dict[str, list[Facet]]:
+    """How many of these services (at most ``FACET_LIMIT`` of the matches) each further choice
+    would leave (needs, features, languages, free, capacity), from their search rows."""
+    terms: Counter[str] = Counter()
+    languages: Counter[str] = Counter()
+    free = capacity = 0
+    for start in range(0, len(ids), index.CHUNK):
+        for term_hexes, codes, is_free, has_space in ServiceSearch.objects.filter(
+            pk__in=ids[start : start + index.CHUNK]
+        ).values_list("terms", "languages", "free", "capacity_available"):
+            terms.update(term_hexes.split())
+            languages.update(codes.split())
+            free += is_free
+            capacity += has_space
     needs = [
-        Facet(str(t.id), t.label, term_counts[t.id])
-        for t in taxonomy.NEED_TERMS
-        if term_counts.get(t.id)
+        Facet(str(t.id), t.label, terms[t.id.hex]) for t in taxonomy.NEED_TERMS if terms[t.id.hex]
     ]
     features = [
-        Facet(t.code, t.label, term_counts[t.id])
-        for t in taxonomy.FEATURES
-        if term_counts.get(t.id)
+        Facet(t.code, t.label, terms[t.id.hex]) for t in taxonomy.FEATURES if terms[t.id.hex]
     ]
-    languages = [
-        Facet(code, code, n)
-        for code, n in Language.objects.filter(service_id__in=ids)
-        .exclude(code="")
-        .values_list("code")
-        .annotate(n=Count("service_id", distinct=True))
-        .values_list("code", "n")
-        .order_by("-n", "code")[:12]
-    ]
-    other = [
-        Facet("free", "free", Service.objects.filter(free_q(), pk__in=ids).count()),
-        Facet(
-            "capacity",
-            "capacity",
-            Service.objects.filter(pk__in=ids, capacity__available__gt=0).count(),
-        ),
-    ]
-    return {"needs": needs, "features": features, "languages": languages, "other": other}
+    top = sorted(languages.items(), key=lambda item: (-item[1], item[0]))[:12]
+    return {
+        "needs": needs,
+        "features": features,
+        "languages": [Facet(code, code, n) for code, n in top],
+        "other": [Facet("free", "free", free), Facet("capacity", "capacity", capacity)],
+    }
 
 
 def need_terms() -> list[TaxonomyTerm]:

@@ -18,7 +18,7 @@ from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record
 from safeharbor.core import clock
 
-from . import exporter, importer, search
+from . import exporter, importer, index
 from .models import Capacity, Service
 from .selectors import can_edit_service
 
@@ -38,7 +38,6 @@ EDITABLE_FIELDS = (
     "wait_time",
     "alert",
 )
-_SEARCHED_FIELDS = {"name", "alternate_name", "description"}
 
 
 def directory_import(
@@ -116,8 +115,7 @@ def service_update(*, actor: Any, service: Service, **changes: Any) -> Service:
     service.last_modified = clock.now()
     service.full_clean(exclude=["organization", "program"])
     service.save(update_fields=[*changes, "last_modified", "updated_at"])
-    if _SEARCHED_FIELDS & set(changes):
-        search.reindex([service.pk])
+    index.rebuild([service.pk])  # words, status, ages and last_modified are searched
     record(
         actor=actor,
         action=AuditAction.UPDATE,
@@ -152,6 +150,7 @@ def capacity_update(
     capacity.save()
     service.last_modified = now
     service.save(update_fields=["last_modified", "updated_at"])
+    index.rebuild([service.pk])
     record(
         actor=actor,
         action=AuditAction.UPDATE,

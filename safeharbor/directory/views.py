@@ -135,6 +135,7 @@ def search_page(request: AuthenticatedHttpRequest) -> HttpResponse:
             "results": results,
             "query": query.urlencode(),
             "editable": selectors.services_editable_by(request.user).exists(),
+            "facet_limit": f"{search.FACET_LIMIT:,}",
         },
     )
 

@@ -1,0 +1,441 @@
+"""The search rows: one ``ServiceSearch`` per service, everything search filters on.
+
+A row is derived from the service and its related objects (organisation, attributes, languages,
+cost options, capacity, public locations and their addresses) and rebuilt whenever one of them
+changes: by the importer (every service an import touches), by the services of ``services.py``
+and by the admin's save and delete hooks. ``search.py`` only reads the rows.
+
+The full-text engine indexes ``document``: the folded words of the service (name, alternate
+name, description, organisation name, term names; never an address) and tokens for the filters
+that are sets, so one full-text match answers the words and those filters together:
+
+- ``_t<term id hex>`` for each taxonomy term attached (needs, features, genders),
+  ``_gany`` when no gender term is (the service is for everyone);
+- ``_l<code as UTF-8 hex>`` for each language of the service;
+- ``_free`` (a cost option of 0 and none above 0), ``_cap`` (capacity available now);
+- ``_o<organisation id hex>``; ``_p<postal code as UTF-8 hex>`` of each public location;
+- grid cells of each public location at 0.25°, 1° and 4° (``cell_tokens``).
+
+Every token starts with "_", which a searched word never contains (``words`` splits on it), so
+no word typed by a user can match a token, even as a prefix. A confidential location gives no
+cell, no coordinates and no postcode: they would place it.
+
+SQLite keeps the documents in the FTS5 table ``directory_servicesearch_fts`` (the tokenizer
+keeps "_" inside tokens), one row per service at rowid ``fts_rowid(id)``; PostgreSQL indexes
+``array_to_tsvector(string_to_array(document, ' '))`` with GIN (migration 0003): the lexemes are
+exactly our words and tokens, no parser in between.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+import unicodedata
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+
+from . import taxonomy
+from .choices import ServiceStatus
+from .models import (
+    Address,
+    Attribute,
+    Capacity,
+    CostOption,
+    Language,
+    SearchWord,
+    Service,
+    ServiceAtLocation,
+    ServiceSearch,
+    TaxonomyTerm,
+)
+
+_WORD = re.compile(r"[^\W_]+")
+MAX_WORD = 64
+CHUNK = 2000
+# Grid levels, finest first: (name in the token, cell size in degrees). 360 / size is whole.
+GRID_LEVELS = (("25", 0.25), ("1", 1.0), ("4", 4.0))
+_ROW_OFFSET = 1000  # keeps row numbers positive (a "-" would split the token)
+GENDER_ANY = "_gany"
+FREE = "_free"
+CAPACITY = "_cap"
+_EXPLOITED = taxonomy.term_id(taxonomy.EXPLOITED_YOUTH)
+_CRISIS_24_7 = taxonomy.term_id(taxonomy.CRISIS_24_7)
+_GENDERS = {t.id: t.code.removeprefix(f"{taxonomy.GENDER}-") for t in taxonomy.GENDER_TERMS}
+
+
+# --------------------------------------------------------------------------- text
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents removed (niños -> ninos), as both engines will see it."""
+    if text.isascii():  # the common case: nothing to decompose, casefold is lower
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def words(text: str) -> list[str]:
+    return [w[:MAX_WORD] for w in _WORD.findall(normalise(text))]
+
+
+def document(parts: Iterable[str]) -> str:
+    """The folded search text of a service from its parts."""
+    return " ".join(words(" ".join(p for p in parts if p)))
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def term_token(term_id: uuid.UUID) -> str:
+    return f"_t{term_id.hex}"
+
+
+def language_token(code: str) -> str:
+    return f"_l{code.encode().hex()}"
+
+
+def postcode_token(code: str) -> str:
+    return f"_p{code.encode().hex()}"
+
+
+def organization_token(organization_id: uuid.UUID) -> str:
+    return f"_o{organization_id.hex}"
+
+
+def cell(level: str, size: float, row: int, column: int) -> str:
+    """The token of a grid cell; the column wraps around the antimeridian."""
+    return f"_c{level}_{row + _ROW_OFFSET}_{column % round(360 / size)}"
+
+
+def cell_tokens(lat: float, lon: float) -> list[str]:
+    """The cells of a point, one per grid level."""
+    return [
+        cell(level, size, math.floor(lat / size), math.floor(lon / size))
+        for level, size in GRID_LEVELS
+    ]
+
+
+def fts_rowid(pk: uuid.UUID) -> int:
+    """The FTS5 row of a service: 63 bits of its UUID, so that a row is replaced by rowid (an
+    index look-up) instead of a scan. Two of a million services share one with a chance of
+    about 1 in 20 million; the later one's document would then replace the other's."""
+    return pk.int >> 65
+
+
+# --------------------------------------------------------------------------- rows
+
+
+@dataclass
+class Facts:
+    """What the search row of one service is made from."""
+
+    service_id: uuid.UUID
+    name: str = ""
+    alternate_name: str = ""
+    description: str = ""
+    status: str = ServiceStatus.ACTIVE
+    minimum_age: float | None = None
+    maximum_age: float | None = None
+    last_modified: datetime.datetime | None = None
+    organization_id: uuid.UUID | None = None
+    organization_name: str = ""
+    terms: dict[uuid.UUID, str] = field(default_factory=dict)  # term id -> name
+    languages: set[str] = field(default_factory=set)
+    amounts: list[float | None] = field(default_factory=list)
+    capacity_available: int | None = None
+    points: list[tuple[float, float]] = field(default_factory=list)  # public locations only
+    postcodes: set[str] = field(default_factory=set)  # of public locations only
+
+
+def build_row(facts: Facts) -> ServiceSearch:
+    """The (unsaved) search row of a service."""
+    text = document(
+        [
+            facts.name,
+            facts.alternate_name,
+            facts.description,
+            facts.organization_name,
+            *sorted(facts.terms.values()),
+        ]
+    )
+    terms = sorted(facts.terms, key=str)
+    genders = sorted(_GENDERS[t] for t in terms if t in _GENDERS)
+    languages = sorted(code for code in facts.languages if code)
+    free = any(a == 0 for a in facts.amounts) and not any(
+        a is not None and a > 0 for a in facts.amounts
+    )
+    capacity = facts.capacity_available is not None and facts.capacity_available > 0
+    tokens = [term_token(t) for t in terms]
+    if not genders:
+        tokens.append(GENDER_ANY)
+    tokens += [language_token(code) for code in languages]
+    if free:
+        tokens.append(FREE)
+    if capacity:
+        tokens.append(CAPACITY)
+    if facts.organization_id is not None:
+        tokens.append(organization_token(facts.organization_id))
+    tokens += [postcode_token(code) for code in sorted(facts.postcodes) if code]
+    cells: set[str] = set()
+    for lat, lon in facts.points:
+        cells.update(cell_tokens(lat, lon))
+    tokens += sorted(cells)
+    return ServiceSearch(
+        service_id=facts.service_id,
+        active=facts.status == ServiceStatus.ACTIVE,
+        minimum_age=facts.minimum_age,
+        maximum_age=facts.maximum_age,
+        genders=" ".join(genders),
+        languages=" ".join(languages),
+        terms=" ".join(t.hex for t in terms),
+        free=free,
+        capacity_available=capacity,
+        exploited_youth=_EXPLOITED in facts.terms,
+        open_24_7=_CRISIS_24_7 in facts.terms,
+        organization_id=facts.organization_id,
+        last_modified=facts.last_modified,
+        points=" ".join(f"{lat!r},{lon!r}" for lat, lon in facts.points),
+        text=text,
+        document=" ".join(filter(None, [text, *tokens])),
+    )
+
+
+def gather(service_ids: Iterable[uuid.UUID]) -> list[Facts]:
+    """The facts of these services, read from the database (a fixed number of queries per
+    chunk of 2,000). Ids of services that do not exist are left out."""
+    ids = list(dict.fromkeys(service_ids))
+    result: list[Facts] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        facts = {
+            pk: Facts(
+                service_id=pk,
+                name=name,
+                alternate_name=alternate,
+                description=description,
+                status=status,
+                minimum_age=low,
+                maximum_age=high,
+                last_modified=modified,
+                organization_id=org_id,
+                organization_name=org_name,
+            )
+            for pk, name, alternate, description, status, low, high, modified, org_id, org_name in (
+                Service.objects.filter(pk__in=chunk)
+                .order_by()
+                .values_list(
+                    "pk",
+                    "name",
+                    "alternate_name",
+                    "description",
+                    "status",
+                    "minimum_age",
+                    "maximum_age",
+                    "last_modified",
+                    "organization_id",
+                    "organization__name",
+                )
+            )
+        }
+        if not facts:
+            continue
+        found = list(facts)
+        term_names: dict[uuid.UUID, str] = {}
+        attached: list[tuple[uuid.UUID, uuid.UUID]] = list(
+            Attribute.objects.filter(link_entity="service", link_id__in=found)
+            .order_by()
+            .values_list("link_id", "taxonomy_term_id")
+        )
+        wanted_terms = {term for _link, term in attached}
+        if wanted_terms:
+            term_names = dict(
+                TaxonomyTerm.objects.filter(pk__in=wanted_terms).values_list("pk", "name")
+            )
+        for link_id, term in attached:
+            facts[link_id].terms[term] = term_names.get(term, "")
+        for service_id, code in (
+            Language.objects.filter(service_id__in=found)
+            .order_by()
+            .values_list("service_id", "code")
+        ):
+            facts[service_id].languages.add(code)
+        for service_id, amount in (
+            CostOption.objects.filter(service_id__in=found)
+            .order_by()
+            .values_list("service_id", "amount")
+        ):
+            facts[service_id].amounts.append(amount)
+        for service_id, available in (
+            Capacity.objects.filter(service_id__in=found)
+            .order_by()
+            .values_list("service_id", "available")
+        ):
+            facts[service_id].capacity_available = available
+        public_at: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        for service_id, location_id, lat, lon in (
+            ServiceAtLocation.objects.filter(service_id__in=found, location__is_confidential=False)
+            .order_by("pk")
+            .values_list("service_id", "location_id", "location__latitude", "location__longitude")
+        ):
+            public_at[location_id].append(service_id)
+            if lat is not None and lon is not None and _valid_point(lat, lon):
+                facts[service_id].points.append((lat, lon))
+        if public_at:
+            for location_id, code in (
+                Address.objects.filter(location_id__in=list(public_at))
+                .order_by()
+                .values_list("location_id", "postal_code")
+            ):
+                for service_id in public_at[location_id]:
+                    facts[service_id].postcodes.add(code)
+        result.extend(facts.values())
+    return result
+
+
+def _valid_point(lat: float, lon: float) -> bool:
+    return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+def rebuild(service_ids: Iterable[uuid.UUID]) -> int:
+    """Recompute the search rows of these services (and forget those that no longer exist).
+    Returns how many rows were written."""
+    ids = list(dict.fromkeys(service_ids))
+    written = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        rows = [build_row(f) for f in gather(chunk)]
+        present = {row.service_id for row in rows}
+        gone = [pk for pk in chunk if pk not in present]
+        if gone:
+            forget(gone)
+        save_rows(rows)
+        written += len(rows)
+    return written
+
+
+def rebuild_all() -> int:
+    """Rebuild every service's row (``manage.py reindex_directory``)."""
+    ids = list(Service.objects.order_by("pk").values_list("pk", flat=True))
+    return rebuild(ids)
+
+
+_ROW_COLUMNS = (
+    "service_id",
+    "active",
+    "minimum_age",
+    "maximum_age",
+    "genders",
+    "languages",
+    "terms",
+    "free",
+    "capacity_available",
+    "exploited_youth",
+    "open_24_7",
+    "organization_id",
+    "last_modified",
+    "points",
+    "text",
+    "document",
+)
+
+
+def _row_values(row: ServiceSearch) -> tuple[Any, ...]:
+    ops = connection.ops
+    sqlite = connection.vendor == "sqlite"
+    org = row.organization_id
+    return (
+        row.service_id.hex if sqlite else row.service_id,
+        row.active,
+        row.minimum_age,
+        row.maximum_age,
+        row.genders,
+        row.languages,
+        row.terms,
+        row.free,
+        row.capacity_available,
+        row.exploited_youth,
+        row.open_24_7,
+        (org.hex if sqlite else org) if org is not None else None,
+        ops.adapt_datetimefield_value(row.last_modified),
+        row.points,
+        row.text,
+        row.document,
+    )
+
+
+def save_rows(rows: list[ServiceSearch]) -> None:
+    """Write search rows (one prepared upsert: the ORM's per-object work would dominate an
+    import), their full-text entries and their words (for typo correction)."""
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    columns = [quote(c) for c in _ROW_COLUMNS]
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
+    sql = (
+        f"INSERT INTO {quote(ServiceSearch._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [_row_values(row) for row in rows])
+        if connection.vendor == "sqlite":
+            cursor.executemany(
+                "DELETE FROM directory_servicesearch_fts WHERE rowid = %s",
+                [(fts_rowid(row.service_id),) for row in rows],
+            )
+            cursor.executemany(
+                "INSERT INTO directory_servicesearch_fts (rowid, service_id, body) "
+                "VALUES (%s, %s, %s)",
+                [(fts_rowid(row.service_id), row.service_id.hex, row.document) for row in rows],
+            )
+    new_words = sorted({w for row in rows for w in row.text.split() if len(w) >= 2})
+    for start in range(0, len(new_words), 5000):
+        SearchWord.objects.bulk_create(
+            [SearchWord(word=w) for w in new_words[start : start + 5000]],
+            ignore_conflicts=True,
+        )
+
+
+def forget(service_ids: Iterable[uuid.UUID]) -> None:
+    """Remove the search rows (and full-text entries) of services deleted or about to be."""
+    ids = list(service_ids)
+    ServiceSearch.objects.filter(service_id__in=ids).delete()
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "DELETE FROM directory_servicesearch_fts WHERE rowid = %s AND service_id = %s",
+                [(fts_rowid(pk), pk.hex) for pk in ids],
+            )
+
+
+# --------------------------------------------------------------------------- what to rebuild
+
+
+def services_of_organizations(organization_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    return list(
+        Service.objects.filter(organization_id__in=list(organization_ids)).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def services_at_locations(location_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    return list(
+        ServiceAtLocation.objects.filter(location_id__in=list(location_ids))
+        .values_list("service_id", flat=True)
+        .distinct()
+    )
+
+
+def services_with_terms(term_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    return list(
+        Attribute.objects.filter(taxonomy_term_id__in=list(term_ids), link_entity="service")
+        .values_list("link_id", flat=True)
+        .distinct()
+    )
