@@ -26,7 +26,7 @@ from safeharbor.audit.selectors import audit_events_for_youth
 from safeharbor.audit.services import record
 from safeharbor.core.forms import add_service_errors
 
-from . import selectors, services
+from . import rendering, selectors, services
 from .choices import NoteKind
 from .forms import (
     BreakGlassForm,
@@ -246,11 +246,7 @@ def access_log(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpRe
     youth, _access = selectors.youth_get(actor=actor, youth_id=youth_id)
     if not can_view_access_log(actor, youth):
         raise Http404
-    events = list(audit_events_for_youth(youth_id=youth.pk))
-    # Translate each action label once, not once per row (get_action_display rebuilds them).
-    labels = {value: str(label) for value, label in AuditAction.choices}
-    for event in events:
-        event.action_label = labels.get(event.action, event.action)  # type: ignore[attr-defined]
+    rows = rendering.access_log_rows(audit_events_for_youth(youth_id=youth.pk))
     record(
         actor=actor,
         action=AuditAction.VIEW,
@@ -259,7 +255,7 @@ def access_log(request: AuthenticatedHttpRequest, youth_id: uuid.UUID) -> HttpRe
         youth_id=youth.pk,
         request=request,
     )
-    return render(request, "youth/access_log.html", {"youth": youth, "events": events})
+    return render(request, "youth/access_log.html", {"youth": youth, "rows": rows})
 
 
 @login_required

@@ -147,3 +147,24 @@ def test_the_access_log_names_who_did_what(world):
     )
     assert "county_caseworker" in body
     assert "viewed youth.youth" in body
+
+
+def test_the_access_log_escapes_what_it_shows(world):
+    # The rows are made in Python (youth/rendering.py), not by the template: a reason typed by a
+    # user (break-glass) must still come out as text, never as markup.
+    from safeharbor.audit.services import record
+
+    record(
+        actor=world.county_caseworker,
+        action="view",
+        object_type="youth.youth",
+        youth_id=world.maya.pk,
+        reason='<script>alert("x")</script> & more',
+    )
+    body = (
+        verified_client(world.county_supervisor)
+        .get(reverse("youth:access_log", args=[world.maya.pk]))
+        .content.decode()
+    )
+    assert "<script>alert" not in body
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; more" in body
