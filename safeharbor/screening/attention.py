@@ -90,9 +90,14 @@ def _rescreens(scope: QuerySet[Youth], now: datetime.datetime) -> list[Due]:
             youth=OuterRef("pk"), status=ScreeningStatus.COMPLETED, instrument__in=versions
         )
         last = completed.order_by("-completed_at").values("completed_at")[:1]
+        recent = Screening.objects.filter(
+            status=ScreeningStatus.COMPLETED,
+            instrument__in=versions,
+            completed_at__gt=now + _SOON - every,
+        ).values("youth_id")
         rows = (
             scope.filter(owning_agency_id=interval.agency_id)
-            .exclude(Exists(completed.filter(completed_at__gt=now + _SOON - every)))
+            .exclude(pk__in=recent)
             .annotate(last_screened=Subquery(last))
             .values_list("pk", "record_number", "last_screened", "created_at")
         )

@@ -220,6 +220,12 @@ class Screening(TimeStampedModel):
                 condition=Q(status="completed"),
                 name="screening_completed_idx",
             ),
+            # Covers "who was screened with these versions since" (the due list's one range scan).
+            models.Index(
+                fields=["instrument", "completed_at", "youth"],
+                condition=Q(status="completed"),
+                name="screening_recent_idx",
+            ),
             models.Index(fields=["administered_by", "status"], name="screening_by_status_idx"),
             # Only amendments: a full index of a column that is nearly all NULL leads SQLite's
             # planner to scan the table instead.
