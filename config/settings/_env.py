@@ -40,3 +40,25 @@ def require(name: str) -> str:
         )
         raise SystemExit(2)
     return value
+
+
+def replica_databases() -> dict[str, dict[str, Any]]:
+    """``{"replica": ...}`` from DATABASE_REPLICA_URL (a read replica that the reports read,
+    see safeharbor/core/routing.py), or nothing when it is not set. Tests read the primary's
+    test database through it (``MIRROR``) instead of creating another."""
+    url = env.str("DATABASE_REPLICA_URL", default="")
+    if not url:
+        return {}
+    try:
+        config = environ.Env.db_url_config(url)
+    except (ImproperlyConfigured, ValueError):
+        config = {}
+    if config.get("ENGINE") not in environ.Env.DB_SCHEMES.values() or not config.get("NAME"):
+        _stop("DATABASE_REPLICA_URL is not a database URL (use postgres://user@host:5432/name).")
+    config["TEST"] = {"MIRROR": "default"}
+    return {"replica": config}
+
+
+def routers_for(databases: dict[str, Any]) -> list[str]:
+    """The reporting router where a replica is configured; no router otherwise."""
+    return ["safeharbor.core.routing.ReportingReplicaRouter"] if "replica" in databases else []

@@ -5,7 +5,7 @@ from datetime import timedelta
 from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
-from ._env import BASE_DIR, env
+from ._env import BASE_DIR, env, replica_databases, routers_for
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -93,6 +93,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
         ),
     }
+# Reports and the program dashboard may read from a read replica (DATABASE_REPLICA_URL).
+DATABASES.update(replica_databases())
+DATABASE_ROUTERS = routers_for(DATABASES)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -2,7 +2,7 @@
 
 import environ
 
-from ._env import email_settings, env, require
+from ._env import email_settings, env, replica_databases, require, routers_for
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -10,8 +10,10 @@ SECRET_KEY = require("SECRET_KEY")
 SAFEHARBOR_DATA_KEYS = require("SAFEHARBOR_DATA_KEYS")
 SAFEHARBOR_BLIND_INDEX_KEY = require("SAFEHARBOR_BLIND_INDEX_KEY")
 ALLOWED_HOSTS = [h.strip() for h in require("ALLOWED_HOSTS").split(",") if h.strip()]
-DATABASES = {"default": environ.Env.db_url_config(require("DATABASE_URL"))}
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES = {"default": environ.Env.db_url_config(require("DATABASE_URL")), **replica_databases()}
+for _database in DATABASES.values():
+    _database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASE_ROUTERS = routers_for(DATABASES)
 
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -155,7 +155,13 @@ class ServiceDelivery(models.Model):
         verbose_name = _("service delivered")
         verbose_name_plural = _("services delivered")
         indexes = [
-            models.Index(fields=["program", "delivered_on"], name="service_program_date"),
+            # Covering: the reports and the dashboard add up a program's services of a period
+            # (who, what, how long) from the index alone. Key columns rather than INCLUDE, which
+            # SQLite lacks, so that one index covers on both databases (docs/performance.md).
+            models.Index(
+                fields=["program", "delivered_on", "youth", "service_type", "minutes"],
+                name="service_program_date_cover",
+            ),
             models.Index(fields=["youth", "delivered_on"], name="service_youth_date"),
         ]
         constraints = [

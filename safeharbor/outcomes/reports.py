@@ -18,7 +18,6 @@ enrolment in the period, their age is their age on the period's first day.
 from __future__ import annotations
 
 import datetime
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,7 +25,19 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -44,6 +55,7 @@ from safeharbor.youth.models import Youth, age_band_for
 
 from .choices import FUNDER_CATEGORY, ExitReason, ReferralSource, TraffickingType, YesNoUnknown
 from .models import Enrolment, FundingSource, OutcomeObservation, Program, ServiceDelivery
+from .reading import figure_reads
 from .suppression import suppress, suppress_counts, threshold
 
 MAX_YEARS = 5
@@ -189,11 +201,21 @@ def _day_bounds(start: datetime.date, end: datetime.date) -> tuple[datetime.date
 # --- Who was served ---------------------------------------------------------------------------
 
 
+# A youth's id as text, as the database writes it: the reports only match ids with each other,
+# and text is several times cheaper to read and to hash than uuid.UUID (tens of thousands a report).
+YouthKey = str
+UnitKey = tuple[YouthKey, int]
+
+
+def _key(field_name: str = "youth_id") -> Cast:
+    return Cast(field_name, output_field=CharField())
+
+
 @dataclass
 class _Unit:
     """A youth served by an agency in the period (never leaves this module)."""
 
-    youth_id: uuid.UUID
+    youth_id: YouthKey
     agency_id: int
     spans: list[tuple[datetime.date, datetime.date | None]] = field(default_factory=list)
     continuing: bool = False
@@ -220,11 +242,11 @@ class _Scope:
         )
 
 
-def _units(scope: _Scope) -> dict[tuple[uuid.UUID, int], _Unit]:
-    units: dict[tuple[uuid.UUID, int], _Unit] = {}
+def _units(scope: _Scope) -> dict[UnitKey, _Unit]:
+    units: dict[UnitKey, _Unit] = {}
     rows = scope.enrolments().order_by("starts_on", "pk")
     for youth_id, agency_id, starts_on, ends_on, kind, source, disability in rows.values_list(
-        "youth_id",
+        _key(),
         "program__agency_id",
         "starts_on",
         "ends_on",
@@ -247,13 +269,13 @@ class _YouthFacts:
     race: tuple[str, ...]
 
 
-def _youth_facts(scope: _Scope) -> dict[uuid.UUID, _YouthFacts]:
+def _youth_facts(scope: _Scope) -> dict[YouthKey, _YouthFacts]:
     """Age band (from the birth date, the only field decrypted), gender and race/ethnicity."""
     youth = Youth.objects.filter(pk__in=scope.enrolments().values("youth_id"))
     return {
         pk: _YouthFacts(age_band_for(born, scope.start), gender or "", tuple(race or ()))
         for pk, born, gender, race in youth.values_list(
-            "pk", "date_of_birth", "gender_identity", "race_ethnicity"
+            _key("pk"), "date_of_birth", "gender_identity", "race_ethnicity"
         )
     }
 
@@ -397,7 +419,7 @@ def _age_band_label(band: str) -> str:
 
 
 def _served_tables(
-    units: Mapping[tuple[uuid.UUID, int], _Unit], facts: Mapping[uuid.UUID, _YouthFacts]
+    units: Mapping[UnitKey, _Unit], facts: Mapping[YouthKey, _YouthFacts]
 ) -> list[Table]:
     not_recorded = _("Not recorded")
     status_cols = {"new": _("New in the period"), "continuing": _("Continuing")}
@@ -481,26 +503,95 @@ def _served_tables(
     ]
 
 
-def _services_table(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit]) -> Table:
-    areas = list(dict.fromkeys(FUNDER_CATEGORY.values()))
-    served: dict[str, set[tuple[uuid.UUID, int]]] = {area: set() for area in areas}
+AREAS = tuple(dict.fromkeys(FUNDER_CATEGORY.values()))
+
+
+@dataclass(frozen=True)
+class _AreaSums:
+    """What the services of one agency in one service area add up to."""
+
+    youth: int  # distinct youth
+    services: int
+    minutes: int
+
+
+@dataclass(frozen=True)
+class _ServiceSums:
+    """The services delivered under the scope's programs in the period, added up by the
+    database: by agency and service area, and the distinct youth of each agency."""
+
+    by_area: dict[tuple[int, str], _AreaSums]
+    youth_of_agency: dict[int, int]
+
+
+def _delivered(scope: _Scope) -> QuerySet[ServiceDelivery]:
+    # order_by(): the model's default ordering would otherwise join the GROUP BY.
+    return ServiceDelivery.objects.filter(
+        program__in=scope.programs, delivered_on__range=(scope.start, scope.end)
+    ).order_by()
+
+
+def _area_of_service() -> Case:
+    """The service area's position in AREAS, from the service type (several types may share
+    an area: shelter and housing)."""
+    types_of: dict[str, list[str]] = defaultdict(list)
+    for service_type, area in FUNDER_CATEGORY.items():
+        types_of[area].append(str(service_type))
+    return Case(
+        *(
+            When(service_type__in=types_of[area], then=Value(position))
+            for position, area in enumerate(AREAS)
+        ),
+        output_field=IntegerField(),
+    )
+
+
+def _service_sums(scope: _Scope, *, by_agency: bool) -> _ServiceSums:
+    """One query (two with ``by_agency``, for the county's table by kind of agency). A youth is
+    counted once per agency, as everywhere in the reports: distinct youth are counted within
+    each agency, and adding them up over agencies counts (youth, agency) pairs."""
+    rows = (
+        _delivered(scope)
+        .values(agency=F("program__agency_id"), area=_area_of_service())
+        .annotate(
+            served=Count("youth_id", distinct=True), services=Count("*"), spent=Sum("minutes")
+        )
+        .values_list("agency", "area", "served", "services", "spent")
+    )
+    by_area = {
+        (agency_id, AREAS[area]): _AreaSums(served, services, spent)
+        for agency_id, area, served, services, spent in rows
+    }
+    youth_of_agency: dict[int, int] = {}
+    if by_agency:
+        youth_of_agency = dict(
+            _delivered(scope)
+            .values(agency=F("program__agency_id"))
+            .annotate(served=Count("youth_id", distinct=True))
+            .values_list("agency", "served")
+        )
+    return _ServiceSums(by_area, youth_of_agency)
+
+
+def _hours(minutes: Mapping[str, int]) -> dict[str, Decimal]:
+    return {code: (Decimal(m) / 60).quantize(Decimal("0.1")) for code, m in minutes.items()}
+
+
+def _services_table(sums: _ServiceSums) -> Table:
+    areas = list(AREAS)
+    served: Counter[str] = Counter(dict.fromkeys(areas, 0))
     deliveries: Counter[str] = Counter(dict.fromkeys(areas, 0))
     minutes: Counter[str] = Counter(dict.fromkeys(areas, 0))
-    rows = ServiceDelivery.objects.filter(
-        program__in=scope.programs, delivered_on__range=(scope.start, scope.end)
-    ).values_list("youth_id", "program__agency_id", "service_type", "minutes")
-    area_of = {str(service_type): area for service_type, area in FUNDER_CATEGORY.items()}
-    for youth_id, agency_id, service_type, spent in rows:
-        area = area_of[service_type]
-        served[area].add((youth_id, agency_id))
-        deliveries[area] += 1
-        minutes[area] += spent
-    hours = {area: (Decimal(m) / 60).quantize(Decimal("0.1")) for area, m in minutes.items()}
+    for (_agency_id, area), sum_ in sums.by_area.items():
+        served[area] += sum_.youth
+        deliveries[area] += sum_.services
+        minutes[area] += sum_.minutes
+    hours = _hours(minutes)
     return _with_amounts(
         "services",
         _("Services delivered, by service area"),
         _("Youth"),
-        {area: len(youth) for area, youth in served.items()},
+        served,
         {area: area for area in areas},
         [(_("Services"), dict(deliveries)), (pgettext("time spent", "Hours"), hours)],
         note=_(
@@ -510,7 +601,7 @@ def _services_table(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit])
     )
 
 
-def _referral_tables(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit]) -> list[Table]:
+def _referral_tables(scope: _Scope, units: Mapping[UnitKey, _Unit]) -> list[Table]:
     begin, after = _day_bounds(scope.start, scope.end)
     rows = (
         Referral.objects.filter(
@@ -521,7 +612,7 @@ def _referral_tables(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit]
         )
         .exclude(status__in=[Status.DRAFT, Status.ENTERED_IN_ERROR])
         .values_list(
-            "youth_id",
+            _key(),
             "referring_agency_id",
             "sent_at",
             "status",
@@ -589,7 +680,7 @@ def _exits_table(scope: _Scope) -> Table:
     )
 
 
-def _screening_tables(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit]) -> list[Table]:
+def _screening_tables(scope: _Scope, units: Mapping[UnitKey, _Unit]) -> list[Table]:
     begin, after = _day_bounds(scope.start, scope.end)
     rows = Screening.objects.filter(
         status=ScreeningStatus.COMPLETED,
@@ -597,9 +688,9 @@ def _screening_tables(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit
         completed_at__lt=after,
         agency_id__in=list(scope.agencies),
         youth_id__in=scope.enrolments().values("youth_id"),
-    ).values_list("youth_id", "agency_id", "instrument__title", "instrument__validated")
-    screened: set[tuple[uuid.UUID, int]] = set()
-    by_instrument: dict[tuple[str, str], set[tuple[uuid.UUID, int]]] = defaultdict(set)
+    ).values_list(_key(), "agency_id", "instrument__title", "instrument__validated")
+    screened: set[UnitKey] = set()
+    by_instrument: dict[tuple[str, str], set[UnitKey]] = defaultdict(set)
     for youth_id, agency_id, title, validated in rows:
         key = (youth_id, agency_id)
         if key not in units:
@@ -632,17 +723,24 @@ def _screening_tables(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit
     ]
 
 
-def _placement_table(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit]) -> Table:
-    moves: dict[tuple[uuid.UUID, int], Decimal] = {}
-    rows = OutcomeObservation.objects.filter(
-        measure__code=PLACEMENT_MEASURE,
-        observed_on__range=(scope.start, scope.end),
-        youth_id__in=scope.enrolments().values("youth_id"),
-    ).values_list("youth_id", "recorded_by__membership__agency_id", "value")
-    for youth_id, agency_id, value in rows:
-        key = (youth_id, agency_id)
-        if key in units:
-            moves[key] = moves.get(key, Decimal(0)) + value
+def _placement_table(scope: _Scope, units: Mapping[UnitKey, _Unit]) -> Table:
+    # Summed by the database per youth and agency of the staff member who recorded them.
+    rows = (
+        OutcomeObservation.objects.filter(
+            measure__code=PLACEMENT_MEASURE,
+            observed_on__range=(scope.start, scope.end),
+            youth_id__in=scope.enrolments().values("youth_id"),
+        )
+        .order_by()
+        .values(key=_key(), agency=F("recorded_by__membership__agency_id"))
+        .annotate(moves=Sum("value"))
+        .values_list("key", "agency", "moves")
+    )
+    moves: dict[UnitKey, Decimal] = {
+        (youth_id, agency_id): total
+        for youth_id, agency_id, total in rows
+        if (youth_id, agency_id) in units
+    }
     bins = {
         "none": _("Not recorded"),
         "0": _("No move"),
@@ -672,18 +770,21 @@ def _placement_table(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit]
     )
 
 
-def _tables(scope: _Scope) -> tuple[list[Table], dict[tuple[uuid.UUID, int], _Unit]]:
+def _tables(
+    scope: _Scope, *, by_agency: bool = False
+) -> tuple[list[Table], dict[UnitKey, _Unit], _ServiceSums]:
     units = _units(scope)
     facts = _youth_facts(scope)
+    sums = _service_sums(scope, by_agency=by_agency)
     tables = [
         *_served_tables(units, facts),
-        _services_table(scope, units),
+        _services_table(sums),
         *_referral_tables(scope, units),
         _exits_table(scope),
         *_screening_tables(scope, units),
         _placement_table(scope, units),
     ]
-    return tables, units
+    return tables, units, sums
 
 
 def _suppression_note(small: int) -> str:
@@ -710,6 +811,7 @@ def _common_notes(small: int) -> list[str]:
     ]
 
 
+@figure_reads()
 def funder_report(program: Program | int | str, start: datetime.date, end: datetime.date) -> Report:
     """The funder report of one program for ``start`` to ``end`` (both included). Raises
     ValidationError (fields ``program``, ``end``) for an unknown program or a bad period."""
@@ -717,7 +819,7 @@ def funder_report(program: Program | int | str, start: datetime.date, end: datet
     check_period(start, end)
     agency = program.agency
     scope = _Scope(Program.objects.filter(pk=program.pk), {agency.pk: agency}, start, end)
-    tables, units = _tables(scope)
+    tables, units, _sums = _tables(scope)
     small = threshold()
     funding = tuple(
         " ".join(part for part in (source.funder, source.award_number) if part)
@@ -741,7 +843,7 @@ def funder_report(program: Program | int | str, start: datetime.date, end: datet
     )
 
 
-def _kind_tables(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit]) -> list[Table]:
+def _kind_tables(scope: _Scope, units: Mapping[UnitKey, _Unit], sums: _ServiceSums) -> list[Table]:
     """Youth served and services by kind of agency; victim-service providers together, in a
     row of their own whatever their kind (their figures leave only in suppressed totals)."""
 
@@ -753,17 +855,15 @@ def _kind_tables(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit]) ->
     served: Counter[str] = Counter(dict.fromkeys(labels, 0))
     for _youth_id, agency_id in units:
         served[group(agency_id)] += 1
-    youth: dict[str, set[tuple[uuid.UUID, int]]] = {code: set() for code in labels}
+    youth: Counter[str] = Counter(dict.fromkeys(labels, 0))
     deliveries: Counter[str] = Counter(dict.fromkeys(labels, 0))
     minutes: Counter[str] = Counter(dict.fromkeys(labels, 0))
-    for youth_id, agency_id, spent in ServiceDelivery.objects.filter(
-        program__in=scope.programs, delivered_on__range=(scope.start, scope.end)
-    ).values_list("youth_id", "program__agency_id", "minutes"):
-        code = group(agency_id)
-        youth[code].add((youth_id, agency_id))
-        deliveries[code] += 1
-        minutes[code] += spent
-    hours = {code: (Decimal(m) / 60).quantize(Decimal("0.1")) for code, m in minutes.items()}
+    for agency_id, count in sums.youth_of_agency.items():
+        youth[group(agency_id)] += count
+    for (agency_id, _area), sum_ in sums.by_area.items():
+        deliveries[group(agency_id)] += sum_.services
+        minutes[group(agency_id)] += sum_.minutes
+    hours = _hours(minutes)
     return [
         _one_column(
             "served_by_kind",
@@ -777,13 +877,14 @@ def _kind_tables(scope: _Scope, units: Mapping[tuple[uuid.UUID, int], _Unit]) ->
             "services_by_kind",
             _("Services delivered, by kind of agency"),
             _("Youth"),
-            {code: len(keys) for code, keys in youth.items()},
+            youth,
             labels,
             [(_("Services"), dict(deliveries)), (pgettext("time spent", "Hours"), hours)],
         ),
     ]
 
 
+@figure_reads()
 def county_report(county: str, start: datetime.date, end: datetime.date) -> Report:
     """The same tables across every agency in ``county``, plus youth served and services by
     kind of agency. A youth served by two agencies is counted by each, as each agency's own
@@ -797,8 +898,8 @@ def county_report(county: str, start: datetime.date, end: datetime.date) -> Repo
     check_period(start, end)
     programs = Program.objects.filter(agency_id__in=list(agencies))
     scope = _Scope(programs, agencies, start, end)
-    tables, units = _tables(scope)
-    tables += _kind_tables(scope, units)
+    tables, units, sums = _tables(scope, by_agency=True)
+    tables += _kind_tables(scope, units, sums)
     small = threshold()
     notes = [
         *_common_notes(small),

@@ -4,12 +4,13 @@ the SVG for pages is titled, described, free of inline styles and escaped; the p
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
 from defusedxml import ElementTree
 from reportlab.graphics import renderPDF
-from reportlab.graphics.shapes import Drawing, Group, PolyLine, Rect, String
+from reportlab.graphics.shapes import Drawing, Group, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 
 from safeharbor.outcomes import charts
@@ -32,6 +33,25 @@ def _texts(drawing: Drawing) -> list[str]:
 
 def _bars(drawing: Drawing) -> list[Rect]:
     return [item for item in _flatten(drawing) if isinstance(item, Rect)]
+
+
+def _band(drawing: Drawing) -> list[list[float]]:
+    """The band's shapes, each as its flat list of x, y coordinates."""
+    return [list(item.points) for item in _flatten(drawing) if isinstance(item, Polygon)]
+
+
+def _scales(
+    drawing: Drawing, points: list[tuple[float, float, float | None, float | None]]
+) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    """Days and shares to drawing coordinates, from the step line's corner at each point."""
+    line = next(item for item in _flatten(drawing) if isinstance(item, PolyLine))
+    corners = list(zip(line.points[::2], line.points[1::2], strict=True))[::2]
+    (x0, y0), (x1, y1) = corners[0], corners[-1]
+    (t0, s0, *_), (t1, s1, *_) = points[0], points[-1]
+    return (
+        lambda t: x0 + (t - t0) * (x1 - x0) / (t1 - t0),
+        lambda s: y0 + (s - s0) * (y1 - y0) / (s1 - s0),
+    )
 
 
 def test_a_suppressed_count_is_the_word_not_a_bar() -> None:
@@ -95,11 +115,39 @@ def test_the_step_line_holds_each_value_until_the_next_time() -> None:
     for (x0, y0), (x1, y1) in zip(xy, xy[1:], strict=False):
         assert x0 == x1 or y0 == y1  # horizontal or vertical: a step, never a slope
     assert [y for _x, y in xy[::2]] == sorted((y for _x, y in xy[::2]), reverse=True)
-    band = [bar for bar in _bars(chart) if bar.fillColor == charts.BAND]
-    assert len(band) == 2 + 1  # the intervals with both bounds, and the legend's swatch
+    swatch = [bar for bar in _bars(chart) if bar.fillColor == charts.BAND]
+    assert len(swatch) == 1  # the legend's
+    x, y = _scales(chart, points)
+    (band,) = _band(chart)  # the steps from 0 to 90 have both bounds: one shape
+    corners = [(0, 1.0), (30, 1.0), (30, 0.95), (90, 0.95), (90, 0.6), (30, 0.6), (30, 1.0)]
+    expected = [v for day, share in [*corners, (0, 1.0)] for v in (x(day), y(share))]
+    assert band == pytest.approx(expected)
     assert "Share still engaged by Days since enrolment: 100% at 0" in chart.chart_description
     assert "40% at 120" in chart.chart_description
     assert {"0%", "50%", "100%", "95% confidence interval"} <= set(_texts(chart))
+
+
+def test_the_band_leaves_a_gap_where_the_interval_is_undefined() -> None:
+    points: list[tuple[float, float, float | None, float | None]] = [
+        (0, 1.0, 1.0, 1.0),
+        *((day, 1 - day / 1000, 1 - day / 800, 1 - day / 1200) for day in range(10, 300, 10)),
+        (300, 0.7, None, None),
+        (320, 0.68, 0.6, 0.75),
+        (340, 0.66, 0.58, 0.74),
+        (360, 0.6, 0.5, 0.7),
+    ]
+    chart = charts.step_chart(points, title="t", x_label="x", y_label="y")
+    x, y = _scales(chart, points)
+    # 32 steps with an interval, in two runs: two shapes, not 32.
+    first, second = _band(chart)
+    assert (first[0], first[len(first) // 2 - 2]) == pytest.approx((x(0), x(300)))
+    # Top edge left to right (each step's upper bound held until the next time), then the
+    # bottom edge back.
+    corners = [
+        *((320, 0.75), (340, 0.75), (340, 0.74), (360, 0.74)),
+        *((360, 0.58), (340, 0.58), (340, 0.6), (320, 0.6)),
+    ]
+    assert second == pytest.approx([v for day, share in corners for v in (x(day), y(share))])
 
 
 def test_the_step_chart_without_points() -> None:
