@@ -13,7 +13,8 @@ The import runs in four steps and writes only if the first three found no error:
    without it is left out, and so, in turn, is every row that needed that one), and each removal
    is reported (docs/decisions/0007-hsds-dangling-references.md).
 4. **Write**, in one transaction, every object inserted or updated by its HSDS id (never
-   deleted), the search index refreshed.
+   deleted; ``bulk.upsert``), the search index refreshed: rows of services new to the directory
+   built from the import's own objects, the others read back (``index.rebuild``).
 
 Every problem is an ``Issue`` naming its file, row (the CSV line, or the position of the object
 in a JSON list, from 1) and field (a CSV column, or a path into the JSON object), and nothing is
@@ -28,6 +29,7 @@ import functools
 import io
 import json
 import math
+import operator
 import re
 import uuid
 from collections import defaultdict
@@ -39,13 +41,13 @@ from typing import Any, cast
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from . import bulk, schemas, taxonomy
 from . import index as search_rows
-from . import schemas, taxonomy
 from .hsds import ENTITIES, NOT_KEPT, WRITE_ORDER, Entity
 from .models import Capacity, Location, Organization, TaxonomyTerm
 
 Progress = Callable[[str, int, int], None]
-BATCH = 2000
+BATCH = 5000
 _INTEGER = re.compile(r"^[+-]?\d+$")
 JSON_KINDS = {
     "service": "compiled/service.json",
@@ -109,7 +111,7 @@ class ImportReport:
         return text + "."
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     entity: str
     values: dict[str, Any]  # HSDS field -> value as read (JSON types)
@@ -414,7 +416,7 @@ def _convert(kind: str, limit: int | None, value: Any) -> Any:
     raise ValueError("Must be text.")  # pragma: no cover  (every kind is handled above)
 
 
-@dataclass
+@dataclass(slots=True)
 class Converted:
     entity: str
     id: uuid.UUID
@@ -436,22 +438,48 @@ def _required_refs(entity_name: str) -> frozenset[str]:
     return frozenset(ENTITIES[entity_name].required_refs())
 
 
+@functools.cache
+def _fields(entity_name: str) -> dict[str, tuple[str, str, int | None]]:
+    """Every HSDS field of the entity: its attribute name, kind and length limit."""
+    return {f: _field(entity_name, f) for f in ENTITIES[entity_name].fields}
+
+
 def convert(rows: list[Row], issues: list[Issue]) -> list[Converted]:
     result = []
+    # Ids repeat (every child names its parent): each text is parsed once per import.
+    uuids: dict[str, uuid.UUID] = {}
     for row in rows:
-        entity = ENTITIES[row.entity]
+        fields = _fields(row.entity)
         values: dict[str, Any] = {}
         ok = True
         for hsds_field, raw in row.values.items():
-            attname, kind, limit = _field(row.entity, hsds_field)
+            attname, kind, limit = fields[hsds_field]
+            if raw is None:
+                values[attname] = None
+                continue
+            if type(raw) is str:
+                # The common cases, without a call: plain text that fits, an id seen before.
+                if kind == "text":
+                    if (not limit or len(raw) <= limit) and "\x00" not in raw and raw.isascii():
+                        values[attname] = raw
+                        continue
+                elif kind == "uuid":
+                    known = uuids.get(raw)
+                    if known is not None:
+                        values[attname] = known
+                        continue
             try:
-                values[attname] = None if raw is None else _convert(kind, limit, raw)
+                value = _convert(kind, limit, raw)
             except ValueError as exc:
                 issues.append(Issue(row.file, row.row, row.where(hsds_field), str(exc)))
                 ok = False
+                continue
+            if kind == "uuid":
+                uuids[raw] = value
+            values[attname] = value
         if not ok:
             continue
-        problems = _rules(entity, values)
+        problems = _rules(ENTITIES[row.entity], values)
         for hsds_field, message in problems:
             issues.append(Issue(row.file, row.row, row.where(hsds_field), message))
         if problems or values.get("id") is None:
@@ -495,6 +523,9 @@ def _existing(entity_name: str, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     found: set[uuid.UUID] = set()
     chunk_size = 500
     with connection.cursor() as cursor:
+        if not sqlite:  # one array parameter, whatever the number of ids
+            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s)", [wanted])  # noqa: S608
+            return {value for (value,) in cursor.fetchall()}
         for start in range(0, len(wanted), chunk_size):
             chunk = wanted[start : start + chunk_size]
             marks = ", ".join(["%s"] * len(chunk))
@@ -502,6 +533,17 @@ def _existing(entity_name: str, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
             for (value,) in cursor.fetchall():
                 found.add(uuid.UUID(value) if isinstance(value, str) else value)
     return found
+
+
+@functools.cache
+def _refs(entity_name: str) -> tuple[tuple[str, str, str, bool], ...]:
+    """The declared references of an entity: (HSDS field, attribute, target, required)."""
+    entity = ENTITIES[entity_name]
+    required = _required_refs(entity_name)
+    return tuple(
+        (hsds_field, entity.attname(hsds_field), target, hsds_field in required)
+        for hsds_field, target in entity.refs.items()
+    )
 
 
 def resolve(
@@ -512,35 +554,33 @@ def resolve(
     merged: dict[tuple[str, uuid.UUID], Converted] = {}
     for item in items:
         merged[(item.entity, item.id)] = item  # a later copy of the same object wins
+    # The ids each reference may name, as one set per kind of object, built once: those of
+    # this import, those already in the directory, and our own taxonomy (written with every
+    # import).
+    known: dict[str, set[uuid.UUID]] = {name: set() for name in ENTITIES}
+    for name, pk in merged:
+        known[name].add(pk)
     wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
     for item in merged.values():
-        entity = ENTITIES[item.entity]
-        for hsds_field, target in entity.refs.items():
-            value = item.values.get(entity.attname(hsds_field))
-            if value is not None and (target, value) not in merged:
+        values = item.values
+        for _hsds_field, attname, target, _required in _refs(item.entity):
+            value = values.get(attname)
+            if value is not None and value not in known[target]:
                 wanted[target].add(value)
-    in_db = {target: _existing(target, ids) for target, ids in wanted.items()}
-
-    ours = {("taxonomy", taxonomy.TAXONOMY_ID)} | {("taxonomy_term", t.id) for t in taxonomy.TERMS}
-
-    def known(target: str, value: uuid.UUID) -> bool:
-        # Our own taxonomy is always there (written with every import).
-        return (
-            (target, value) in merged
-            or value in in_db.get(target, set())
-            or (target, value) in ours
-        )
+    for target, ids in wanted.items():
+        known[target] |= _existing(target, ids)
+    ours = {"taxonomy": {taxonomy.TAXONOMY_ID}, "taxonomy_term": {t.id for t in taxonomy.TERMS}}
+    for name, ids in ours.items():
+        known[name] |= ids
 
     changed = True
     while changed:
         changed = False
         for key, item in list(merged.items()):
-            entity = ENTITIES[item.entity]
-            required = _required_refs(item.entity)
-            for hsds_field, target in entity.refs.items():
-                attname = entity.attname(hsds_field)
-                value = item.values.get(attname)
-                if value is None or known(target, value):
+            values = item.values
+            for hsds_field, attname, target, required in _refs(item.entity):
+                value = values.get(attname)
+                if value is None or value in known[target]:
                     continue
                 row = item.origin
                 message = (
@@ -549,9 +589,9 @@ def resolve(
                 )
                 if not lenient:
                     issues.append(Issue(row.file, row.row, row.where(hsds_field), message))
-                    item.values[attname] = None  # report each reference once
+                    values[attname] = None  # report each reference once
                     continue
-                if hsds_field in required:
+                if required:
                     removed.append(
                         Issue(
                             row.file,
@@ -561,12 +601,14 @@ def resolve(
                         )
                     )
                     del merged[key]
+                    if item.id not in ours.get(item.entity, ()):
+                        known[item.entity].discard(item.id)  # what needs it is dangling now
                     changed = True
                     break
                 removed.append(
                     Issue(row.file, row.row, row.where(hsds_field), f"{message} Emptied.")
                 )
-                item.values[attname] = None
+                values[attname] = None
     return list(merged.values())
 
 
@@ -660,77 +702,102 @@ def take_our_attributes(
 # --------------------------------------------------------------------------- writing
 
 
-def _to_db(model_field: models.Field) -> Callable[[Any], Any]:
-    """How a Python value of this column is passed to the database driver."""
+@functools.cache
+def _plan(entity_name: str, vendor: str) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """Every column of the entity's table in order, as (attribute names, how each value is
+    made). A maker is ``_STAMP`` (the time of the import), or (default, adapter): the value
+    given, or the column's default when the import leaves it out (None if it may be empty),
+    passed through the adapter the driver needs (None when the value goes as it is)."""
+    model = ENTITIES[entity_name].model
     ops = connection.ops
-    target = getattr(model_field, "target_field", model_field)
-    if isinstance(target, models.UUIDField):
-        if connection.vendor == "postgresql":
-            return lambda v: v
-        return lambda v: None if v is None else v.hex
-    if isinstance(target, models.DateTimeField):
-        return ops.adapt_datetimefield_value
-    if isinstance(target, models.DateField):
-        return ops.adapt_datefield_value
-    if isinstance(target, models.TimeField):
-        return ops.adapt_timefield_value
-    return lambda v: v
+    attnames: list[str] = []
+    makers: list[Any] = []
+    for model_field in model._meta.concrete_fields:
+        attnames.append(model_field.attname)
+        if model_field.attname in ("created_at", "updated_at"):
+            makers.append(_STAMP)
+            continue
+        target = getattr(model_field, "target_field", model_field)
+        adapter: Callable[[Any], Any] | None = None
+        if isinstance(target, models.UUIDField):
+            adapter = None if vendor == "postgresql" else operator.attrgetter("hex")
+        elif isinstance(target, models.DateTimeField):
+            adapter = ops.adapt_datetimefield_value
+        elif isinstance(target, models.DateField):
+            adapter = ops.adapt_datefield_value
+        elif isinstance(target, models.TimeField):
+            adapter = ops.adapt_timefield_value
+        makers.append((_defaults(entity_name)[model_field.attname], adapter))
+    return tuple(attnames), tuple(makers)
 
 
-def _upsert(entity: Entity, items: list[Converted], progress: Progress | None) -> tuple[int, int]:
-    """Insert or update rows by id with one prepared statement (``INSERT ... ON CONFLICT (id)
-    DO UPDATE``, SQLite and PostgreSQL alike): the ORM's per-object work would not keep up
-    with hundreds of thousands of rows. Only HSDS columns are updated:
-    our own (the agency link, the confidential flag) are never overwritten by an import."""
+_STAMP = object()
+
+
+@functools.cache
+def _defaults(entity_name: str) -> dict[str, Any]:
+    """What the upsert writes in a column the import leaves out."""
+    return {
+        f.attname: None if f.null else f.get_default()
+        for f in ENTITIES[entity_name].model._meta.concrete_fields
+    }
+
+
+def stored(entity_name: str, values: dict[str, Any], attname: str) -> Any:
+    """The value a column of this object holds once written (what the upsert writes)."""
+    return values.get(attname, _defaults(entity_name)[attname])
+
+
+def _db_rows(entity: Entity, items: list[Converted], now: Any) -> list[tuple[Any, ...]]:
+    """The rows to write, as tuples in column order, built column by column (a Python loop per
+    cell is what the importer spent most of its writing time on)."""
+    attnames, makers = _plan(entity.name, connection.vendor)
+    dicts = [item.values for item in items]
+    columns: list[list[Any]] = []
+    for attname, maker in zip(attnames, makers, strict=True):
+        if maker is _STAMP:
+            columns.append([now] * len(dicts))
+            continue
+        default, adapter = maker
+        column = [d.get(attname, default) for d in dicts]
+        if adapter is not None:
+            column = [None if v is None else adapter(v) for v in column]
+        columns.append(column)
+    return list(zip(*columns, strict=True))
+
+
+def _upsert(
+    entity: Entity,
+    items: list[Converted],
+    progress: Progress | None,
+) -> None:
+    """Insert or update rows by id (``bulk.upsert``: the ORM's per-object work would not keep
+    up with hundreds of thousands of rows). Only HSDS columns are updated: our own (the
+    agency link, the confidential flag) are never overwritten by an import."""
     model = entity.model
-    existing = _existing(entity.name, (i.id for i in items))
-    quote = connection.ops.quote_name
-    now = timezone.now()
+    now: Any = timezone.now()
+    if connection.vendor != "postgresql":
+        now = connection.ops.adapt_datetimefield_value(now)
+    attnames, _makers = _plan(entity.name, connection.vendor)
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
     hsds_columns = {entity.attname(f) for f in entity.fields} | {"updated_at"}
-    fields = list(model._meta.concrete_fields)
-    plan: list[tuple[str, Callable[[Any], Any] | None, Any]] = []
-    for model_field in fields:
-        attname = model_field.attname
-        if attname in ("created_at", "updated_at"):
-            plan.append((attname, None, now))
-        else:
-            default = None if model_field.null else model_field.get_default()
-            plan.append((attname, _to_db(model_field), default))
-    stamp: dict[str, Any] = {"created_at": now, "updated_at": now}
-    stamp = {k: _to_db(cast(models.Field, model._meta.get_field(k)))(v) for k, v in stamp.items()}
-    columns = ", ".join(quote(f.column) for f in fields)
-    updates = ", ".join(
-        f"{quote(f.column)} = excluded.{quote(f.column)}"
-        for f in fields
-        if f.attname in hsds_columns and not f.primary_key
-    )
-    # Names come from the model's own metadata, values go as parameters.
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote('id')}) DO UPDATE SET {updates}"
-    )
     done = 0
-    with connection.cursor() as cursor:
-        for start in range(0, len(items), BATCH):
-            chunk = items[start : start + BATCH]
-            rows = []
-            for item in chunk:
-                values = item.values
-                row = []
-                for attname, to_db, default in plan:
-                    if to_db is None:
-                        row.append(stamp[attname])
-                        continue
-                    value = values.get(attname, default)
-                    row.append(None if value is None else to_db(value))
-                rows.append(row)
-            cursor.executemany(sql, rows)
-            done += len(chunk)
-            if progress:
-                progress(entity.name, done, len(items))
-    updated = len(existing)
-    return len(items) - updated, updated
+    for start in range(0, len(items), BATCH):
+        chunk = items[start : start + BATCH]
+        bulk.upsert(
+            model._meta.db_table,
+            [by_attname[a].column for a in attnames],
+            _db_rows(entity, chunk, now),
+            key="id",
+            update=[
+                by_attname[a].column
+                for a in attnames
+                if a in hsds_columns and not by_attname[a].primary_key
+            ],
+        )
+        done += len(chunk)
+        if progress:
+            progress(entity.name, done, len(items))
 
 
 def write(
@@ -743,13 +810,20 @@ def write(
     by_entity: dict[str, dict[uuid.UUID, Converted]] = defaultdict(dict)
     for item in items:
         by_entity[item.entity][item.id] = item
-    renamed = _renamed_organizations(by_entity.get("organization", {}))
+    # What was here before: which rows are updates, which names change (the services under
+    # a renamed organisation or term need new search text).
+    before = {name: _existing(name, objects) for name, objects in by_entity.items()}
+    renamed = _renamed(by_entity.get("organization", {}), "organization")
+    renamed_terms = _renamed(by_entity.get("taxonomy_term", {}), "taxonomy_term")
+    new_services = set(by_entity.get("service", {})) - before.get("service", set())
+    new_services -= search_rows.services_with_attributes(new_services)
     for name in WRITE_ORDER:
         rows = list(by_entity.get(name, {}).values())
         if not rows:
             continue
-        created, updated = _upsert(ENTITIES[name], rows, progress)
-        report.created[name], report.updated[name] = created, updated
+        _upsert(ENTITIES[name], rows, progress)
+        report.updated[name] = len(before[name])
+        report.created[name] = len(rows) - report.updated[name]
     if confidential:
         for location_id, note in confidential.items():
             Location.objects.filter(pk=location_id).update(
@@ -757,7 +831,7 @@ def write(
             )
     if capacities:
         services = [c.service_id for c in capacities]
-        before = set(Capacity.objects.filter(service_id__in=services).values_list("pk", flat=True))
+        earlier = set(Capacity.objects.filter(service_id__in=services).values_list("pk", flat=True))
         # One capacity per service: a new id for a service replaces the old row.
         Capacity.objects.filter(service_id__in=services).exclude(
             pk__in=[c.pk for c in capacities]
@@ -768,14 +842,133 @@ def write(
             unique_fields=["id"],
             update_fields=["service_id", "available", "maximum", "unit", "description", "updated"],
         )
-        report.updated["capacity"] = len(before & {c.pk for c in capacities})
+        report.updated["capacity"] = len(earlier & {c.pk for c in capacities})
         report.created["capacity"] = len(capacities) - report.updated["capacity"]
-    touched = _touched_services(by_entity, capacities, confidential, renamed)
+    touched = _touched_services(by_entity, capacities, confidential, renamed, renamed_terms)
     if progress:
         progress("search index", 0, len(touched))
-    search_rows.rebuild(touched)
+    # A service new to the directory is made of this import's objects only (and the
+    # organisation, terms and places they point at): its row is built from them. One that
+    # was here already may keep related rows this import does not hold, so it is read back.
+    facts = _new_service_facts(
+        [pk for pk in touched if pk in new_services],
+        by_entity,
+        capacities,
+        confidential,
+        before.get("location", set()),
+    )
+    for start in range(0, len(facts), search_rows.CHUNK):
+        search_rows.save_rows(
+            [search_rows.build_row(f) for f in facts[start : start + search_rows.CHUNK]]
+        )
+    search_rows.rebuild(pk for pk in touched if pk not in new_services)
     if progress:
         progress("search index", len(touched), len(touched))
+
+
+def _new_service_facts(
+    service_ids: list[uuid.UUID],
+    by_entity: dict[str, dict[uuid.UUID, Converted]],
+    capacities: list[Capacity],
+    confidential: dict[uuid.UUID, str],
+    locations_before: set[uuid.UUID],
+) -> list[search_rows.Facts]:
+    """The search facts of services new to the directory, from the objects of the import; what
+    they point at outside it (an organisation, a term, a place already here) is read."""
+    services = by_entity["service"]
+    organizations = by_entity.get("organization", {})
+    terms = by_entity.get("taxonomy_term", {})
+    locations = by_entity.get("location", {})
+    facts: dict[uuid.UUID, search_rows.Facts] = {}
+    for pk in service_ids:
+        values = services[pk].values
+        facts[pk] = search_rows.Facts(
+            service_id=pk,
+            name=stored("service", values, "name"),
+            alternate_name=stored("service", values, "alternate_name"),
+            description=stored("service", values, "description"),
+            status=stored("service", values, "status"),
+            minimum_age=values.get("minimum_age"),
+            maximum_age=values.get("maximum_age"),
+            last_modified=values.get("last_modified"),
+            organization_id=values["organization_id"],
+        )
+    org_ids = {f.organization_id for f in facts.values() if f.organization_id is not None}
+    org_names = {
+        pk: stored("organization", organizations[pk].values, "name")
+        for pk in org_ids & organizations.keys()
+    }
+    org_names.update(_read(Organization, org_ids - organizations.keys(), "pk", "name"))
+    for fact in facts.values():
+        if fact.organization_id is not None:
+            fact.organization_name = org_names.get(fact.organization_id, "")
+    attached = [
+        (a.values["link_id"], a.values["taxonomy_term_id"])
+        for a in by_entity.get("attribute", {}).values()
+        if a.values["link_id"] in facts and a.values.get("link_entity") == "service"
+    ]
+    term_ids = {term for _link, term in attached}
+    term_names = {
+        t: stored("taxonomy_term", terms[t].values, "name") for t in term_ids & terms.keys()
+    }
+    term_names.update(_read(TaxonomyTerm, term_ids - terms.keys(), "pk", "name"))
+    for link_id, term in attached:
+        facts[link_id].add_term(term, term_names.get(term, ""))
+    for language in by_entity.get("language", {}).values():
+        if language.values.get("service_id") in facts:
+            facts[language.values["service_id"]].add_language(
+                stored("language", language.values, "code")
+            )
+    for cost in by_entity.get("cost_option", {}).values():
+        if cost.values.get("service_id") in facts:
+            facts[cost.values["service_id"]].add_cost(cost.values.get("amount"))
+    for capacity in capacities:
+        if capacity.service_id in facts:
+            facts[capacity.service_id].capacity_available = capacity.available
+    places = sorted(
+        (sal.id, sal.values["service_id"], sal.values["location_id"])
+        for sal in by_entity.get("service_at_location", {}).values()
+        if sal.values["service_id"] in facts
+    )
+    # Where each place is: a location new in this import is as the import has it; one
+    # already here may have addresses or a confidential flag from before, so it is read.
+    where: dict[uuid.UUID, tuple[bool, float | None, float | None, set[str]]] = {}
+    new_locations = {loc for _pk, _s, loc in places if loc in locations} - locations_before
+    for location_id in new_locations:
+        values = locations[location_id].values
+        where[location_id] = (
+            location_id in confidential,
+            values.get("latitude"),
+            values.get("longitude"),
+            set(),
+        )
+    for address in by_entity.get("address", {}).values():
+        location_id = address.values.get("location_id")
+        if location_id is not None and location_id in new_locations:
+            where[location_id][3].add(stored("address", address.values, "postal_code"))
+    read = {loc for _pk, _s, loc in places} - new_locations
+    if read:
+        postcodes = search_rows.postcodes_of(read)
+        for location_id, secret, lat, lon in _read(
+            Location, read, "pk", "is_confidential", "latitude", "longitude"
+        ):
+            where[location_id] = (secret, lat, lon, postcodes.get(location_id, set()))
+    for _pk, service_id, location_id in places:
+        secret, lat, lon, codes = where[location_id]
+        facts[service_id].add_location(
+            confidential=secret, latitude=lat, longitude=lon, postcodes=codes
+        )
+    return list(facts.values())
+
+
+def _read(model: type[models.Model], ids: Iterable[uuid.UUID], *columns: str) -> list[Any]:
+    """Columns of these objects, in chunks of 2,000 (a database limits query parameters)."""
+    wanted = list(ids)
+    result: list[Any] = []
+    for start in range(0, len(wanted), search_rows.CHUNK):
+        chunk = wanted[start : start + search_rows.CHUNK]
+        result.extend(model._default_manager.filter(pk__in=chunk).order_by().values_list(*columns))
+    return result
 
 
 def _touched_services(
@@ -783,6 +976,7 @@ def _touched_services(
     capacities: list[Capacity],
     confidential: dict[uuid.UUID, str],
     renamed: list[uuid.UUID],
+    renamed_terms: list[uuid.UUID],
 ) -> list[uuid.UUID]:
     """Every service whose search row this import may have changed: those it holds, those it
     gave attributes, languages, cost options, capacity or places, those at a location it
@@ -813,33 +1007,21 @@ def _touched_services(
         )
     if renamed:
         touched.update(dict.fromkeys(search_rows.services_of_organizations(renamed)))
-    terms = _renamed_terms(by_entity.get("taxonomy_term", {}))
-    if terms:
-        touched.update(dict.fromkeys(search_rows.services_with_terms(terms)))
+    if renamed_terms:
+        touched.update(dict.fromkeys(search_rows.services_with_terms(renamed_terms)))
     return list(touched)
 
 
-def _renamed_organizations(organizations: dict[uuid.UUID, Converted]) -> list[uuid.UUID]:
-    """Organisations of the import already in the directory under another name (their
-    services' search text must follow)."""
-    ids = list(organizations)
+def _renamed(objects: dict[uuid.UUID, Converted], entity_name: str) -> list[uuid.UUID]:
+    """Organisations or terms of the import already here under another name (their
+    services' search text must follow). Read before the import writes."""
+    model = ENTITIES[entity_name].model
+    ids = list(objects)
     renamed = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for pk, name in Organization.objects.filter(pk__in=chunk).values_list("pk", "name"):
-            if organizations[pk].values.get("name", "") != name:
-                renamed.append(pk)
-    return renamed
-
-
-def _renamed_terms(terms: dict[uuid.UUID, Converted]) -> list[uuid.UUID]:
-    """Terms of the import already here under another name (their names are searched)."""
-    ids = list(terms)
-    renamed = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for pk, name in TaxonomyTerm.objects.filter(pk__in=chunk).values_list("pk", "name"):
-            if terms[pk].values.get("name", "") != name:
+        for pk, name in model._default_manager.filter(pk__in=chunk).values_list("pk", "name"):
+            if stored(entity_name, objects[pk].values, "name") != name:
                 renamed.append(pk)
     return renamed
 

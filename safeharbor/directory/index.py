@@ -40,7 +40,7 @@ from typing import Any
 
 from django.db import connection
 
-from . import taxonomy
+from . import bulk, taxonomy
 from .choices import ServiceStatus
 from .models import (
     Address,
@@ -152,6 +152,35 @@ class Facts:
     points: list[tuple[float, float]] = field(default_factory=list)  # public locations only
     postcodes: set[str] = field(default_factory=set)  # of public locations only
 
+    # Both ways of gathering facts (``gather`` from the database, the importer from the objects
+    # it has just written) add what they find through these, so that the rules are one.
+
+    def add_term(self, term_id: uuid.UUID, name: str) -> None:
+        """A taxonomy term attached to the service (an attribute with ``link_entity`` service)."""
+        self.terms[term_id] = name
+
+    def add_language(self, code: str) -> None:
+        self.languages.add(code)
+
+    def add_cost(self, amount: float | None) -> None:
+        self.amounts.append(amount)
+
+    def add_location(
+        self,
+        *,
+        confidential: bool,
+        latitude: float | None,
+        longitude: float | None,
+        postcodes: Iterable[str],
+    ) -> None:
+        """A place the service is offered at (in the order of its service-at-location ids). A
+        confidential one adds nothing: its point or postcode would place it."""
+        if confidential:
+            return
+        if latitude is not None and longitude is not None and _valid_point(latitude, longitude):
+            self.points.append((latitude, longitude))
+        self.postcodes.update(postcodes)
+
 
 def build_row(facts: Facts) -> ServiceSearch:
     """The (unsaved) search row of a service."""
@@ -258,43 +287,59 @@ def gather(service_ids: Iterable[uuid.UUID]) -> list[Facts]:
                 TaxonomyTerm.objects.filter(pk__in=wanted_terms).values_list("pk", "name")
             )
         for link_id, term in attached:
-            facts[link_id].terms[term] = term_names.get(term, "")
+            facts[link_id].add_term(term, term_names.get(term, ""))
         for service_id, code in (
             Language.objects.filter(service_id__in=found)
             .order_by()
             .values_list("service_id", "code")
         ):
-            facts[service_id].languages.add(code)
+            facts[service_id].add_language(code)
         for service_id, amount in (
             CostOption.objects.filter(service_id__in=found)
             .order_by()
             .values_list("service_id", "amount")
         ):
-            facts[service_id].amounts.append(amount)
+            facts[service_id].add_cost(amount)
         for service_id, available in (
             Capacity.objects.filter(service_id__in=found)
             .order_by()
             .values_list("service_id", "available")
         ):
             facts[service_id].capacity_available = available
-        public_at: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-        for service_id, location_id, lat, lon in (
-            ServiceAtLocation.objects.filter(service_id__in=found, location__is_confidential=False)
+        places = list(
+            ServiceAtLocation.objects.filter(service_id__in=found)
             .order_by("pk")
-            .values_list("service_id", "location_id", "location__latitude", "location__longitude")
-        ):
-            public_at[location_id].append(service_id)
-            if lat is not None and lon is not None and _valid_point(lat, lon):
-                facts[service_id].points.append((lat, lon))
-        if public_at:
-            for location_id, code in (
-                Address.objects.filter(location_id__in=list(public_at))
-                .order_by()
-                .values_list("location_id", "postal_code")
-            ):
-                for service_id in public_at[location_id]:
-                    facts[service_id].postcodes.add(code)
+            .values_list(
+                "service_id",
+                "location_id",
+                "location__is_confidential",
+                "location__latitude",
+                "location__longitude",
+            )
+        )
+        postcodes = postcodes_of({loc for _s, loc, confidential, *_ in places if not confidential})
+        for service_id, location_id, confidential, lat, lon in places:
+            facts[service_id].add_location(
+                confidential=confidential,
+                latitude=lat,
+                longitude=lon,
+                postcodes=postcodes.get(location_id, ()),
+            )
         result.extend(facts.values())
+    return result
+
+
+def postcodes_of(location_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+    """The postal codes of these locations' addresses (chunks of 2,000)."""
+    ids = list(location_ids)
+    result: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for start in range(0, len(ids), CHUNK):
+        for location_id, code in (
+            Address.objects.filter(location_id__in=ids[start : start + CHUNK])
+            .order_by()
+            .values_list("location_id", "postal_code")
+        ):
+            result[location_id].add(code)
     return result
 
 
@@ -370,21 +415,19 @@ def _row_values(row: ServiceSearch) -> tuple[Any, ...]:
 
 
 def save_rows(rows: list[ServiceSearch]) -> None:
-    """Write search rows (one prepared upsert: the ORM's per-object work would dominate an
+    """Write search rows (``bulk.upsert``: the ORM's per-object work would dominate an
     import), their full-text entries and their words (for typo correction)."""
     if not rows:
         return
-    quote = connection.ops.quote_name
-    columns = [quote(c) for c in _ROW_COLUMNS]
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
-    sql = (
-        f"INSERT INTO {quote(ServiceSearch._meta.db_table)} ({', '.join(columns)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({columns[0]}) DO UPDATE SET {updates}"
+    bulk.upsert(
+        ServiceSearch._meta.db_table,
+        _ROW_COLUMNS,
+        [_row_values(row) for row in rows],
+        key=_ROW_COLUMNS[0],
+        update=_ROW_COLUMNS[1:],
     )
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, [_row_values(row) for row in rows])
-        if connection.vendor == "sqlite":
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
             cursor.executemany(
                 "DELETE FROM directory_servicesearch_fts WHERE rowid = %s",
                 [(fts_rowid(row.service_id),) for row in rows],
@@ -395,10 +438,9 @@ def save_rows(rows: list[ServiceSearch]) -> None:
                 [(fts_rowid(row.service_id), row.service_id.hex, row.document) for row in rows],
             )
     new_words = sorted({w for row in rows for w in row.text.split() if len(w) >= 2})
-    for start in range(0, len(new_words), 5000):
-        SearchWord.objects.bulk_create(
-            [SearchWord(word=w) for w in new_words[start : start + 5000]],
-            ignore_conflicts=True,
+    if new_words:
+        bulk.upsert(
+            SearchWord._meta.db_table, ["word"], [(w,) for w in new_words], key="word", update=()
         )
 
 
@@ -439,3 +481,16 @@ def services_with_terms(term_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
         .values_list("link_id", flat=True)
         .distinct()
     )
+
+
+def services_with_attributes(service_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these services have attributes in the directory (chunks of 2,000)."""
+    ids = list(service_ids)
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(ids), CHUNK):
+        found.update(
+            Attribute.objects.filter(link_entity="service", link_id__in=ids[start : start + CHUNK])
+            .order_by()
+            .values_list("link_id", flat=True)
+        )
+    return found

@@ -261,3 +261,25 @@ def test_command_imports_with_progress_and_refuses_with_every_error(tmp_path, ca
     out = capsys.readouterr().out
     assert out.count("removed: ") == 4
     assert "not kept: 1 metadata" in out
+
+
+def test_a_capacity_for_an_unknown_service_names_its_file_row_and_field():
+    missing = str(uuid.uuid4())
+    value = json.dumps(
+        {"available": 1, "maximum": 4, "unit": "beds", "updated": "2026-01-10T10:00:00+00:00"}
+    )
+    rows = [
+        "id,link_id,taxonomy_term_id,link_type,link_entity,value",
+        f"{uuid.uuid4()},{missing},{taxonomy.term_id(taxonomy.CAPACITY)},,service,"
+        + '"'
+        + value.replace('"', '""')
+        + '"',
+    ]
+    package = {"attributes.csv": importer.Source("attributes.csv", "\n".join(rows).encode())}
+    report = directory_import(actor=None, package=package)
+    assert not report.written
+    [error] = report.errors
+    assert (error.file, error.row, error.field) == ("attributes.csv", 2, "link_id")
+    assert missing in error.message
+    assert str(error).startswith("attributes.csv, row 2, link_id: Capacity ")
+    assert not Capacity.objects.exists()

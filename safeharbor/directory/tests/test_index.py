@@ -4,6 +4,7 @@ up to date (on both databases' engines)."""
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import uuid
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from safeharbor.directory import admin as directory_admin
-from safeharbor.directory import index, search, services, taxonomy
+from safeharbor.directory import importer, index, search, services, taxonomy
 from safeharbor.directory.choices import Gender
 from safeharbor.directory.models import (
     Location,
@@ -466,3 +467,77 @@ def test_facets_count_at_most_the_limit(monkeypatch):
     assert {f.key: f.count for f in results.facets["needs"]}[
         str(taxonomy.term_id("need-shelter"))
     ] == 5
+
+
+def _stored_rows() -> dict[uuid.UUID, tuple]:
+    rows = {
+        row["service_id"]: tuple(sorted(row.items()))
+        for row in ServiceSearch.objects.values(*index._ROW_COLUMNS)
+    }
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rowid, service_id, body FROM directory_servicesearch_fts")
+            for rowid, service_id, body in cursor.fetchall():
+                pk = uuid.UUID(service_id)
+                rows[pk] = (*rows[pk], rowid, body)
+    return rows
+
+
+def test_rows_built_from_the_import_equal_rows_read_back():
+    """The importer builds the rows of new services from the objects it holds; reading the
+    same services back from the database (``index.rebuild``) must give exactly those rows."""
+    from safeharbor.directory.demo import DirectoryGenerator
+
+    generator = DirectoryGenerator(11)
+    generated = [generator.service() for _ in range(40)]
+    # A new service at a confidential location already here (its flag is read back), one
+    # at a public one already here (its address too), and one without a location.
+    shelter = service_object(name="Old Shelter", confidential=True, postal_code="94110")
+    clinic = service_object(name="Old Clinic", postal_code="94601", lat=37.8, lon=-122.27)
+    load(shelter, clinic)
+    at_shelter = service_object(name="New Outreach")
+    at_shelter["service_at_locations"][0]["location"] = {
+        **shelter["service_at_locations"][0]["location"],
+        "attributes": [],
+        "addresses": [],
+    }
+    at_clinic = service_object(name="New Clinic Hours", organization=clinic["organization"])
+    at_clinic["service_at_locations"][0]["location_id"] = clinic["service_at_locations"][0][
+        "location"
+    ]["id"]
+    del at_clinic["service_at_locations"][0]["location"]
+    nowhere = service_object(name="Phone Line", codes=("need-legal",), free=True)
+    nowhere["service_at_locations"] = []
+    load(*generated, at_shelter, at_clinic, nowhere)
+    assert ServiceSearch.objects.count() == 45
+    built = _stored_rows()
+    assert index.rebuild_all() == 45
+    assert _stored_rows() == built
+    row = ServiceSearch.objects.get(service_id=at_shelter["id"])
+    assert row.points == ""
+    assert index.postcode_token("94110") not in row.document
+    row = ServiceSearch.objects.get(service_id=at_clinic["id"])
+    assert row.points == "37.8,-122.27"
+    assert index.postcode_token("94601") in row.document
+
+
+def test_a_reimport_that_renames_a_term_reindexes():
+    term = {
+        "id": new_id(),
+        "code": "night-owl",
+        "name": "Night owl hours",
+        "description": "Open late.",
+    }
+    service = service_object(name="Cedar Youth Center")
+    service["attributes"].append(
+        {"id": new_id(), "link_id": service["id"], "link_entity": "service", "taxonomy_term": term}
+    )
+    load(service)
+    assert names(Criteria(text="owl")) == ["Cedar Youth Center"]
+    # the term alone, as a taxonomy feed would send it: the service is not in this import
+    renamed = {**term, "name": "Late evening hours"}
+    source = importer.Source("terms.json", json.dumps([renamed]).encode())
+    report = services.directory_import(actor=None, json_sources=[(source, "taxonomy_term")])
+    assert report.ok, [str(e) for e in report.errors]
+    assert names(Criteria(text="owl")) == []
+    assert names(Criteria(text="evening")) == ["Cedar Youth Center"]
