@@ -6,7 +6,7 @@ project, and the findings draft (.docx and PDF, both laid out from one content b
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
@@ -54,24 +54,45 @@ SEGMENT_HEADER = (
 )
 
 
-def _segment_rows(study: Study) -> tuple[Sequence[str], list[list[Any]]]:
+def _segment_rows(study: Study) -> tuple[Sequence[str], Iterable[list[Any]]]:
     codes = dict(study.codes.values_list("id", "name"))
     coders = dict(StudyMember.objects.filter(study=study).values_list("user_id", "user__username"))
-    rows = [
+    # Most segments share a handful of code combinations: join each combination's names once.
+    labels: dict[tuple[int, ...], str] = {}
+
+    def label(code_ids: tuple[int, ...]) -> str:
+        text = labels.get(code_ids)
+        if text is None:
+            text = labels[code_ids] = "; ".join(codes.get(c, "") for c in code_ids)
+        return text
+
+    # A generator: each row is written and dropped, never ten thousand lists at once.
+    rows = (
         [
-            row.segment_id,
-            row.participant_code,
-            row.professional_role,
-            row.transcript_name,
-            row.start,
-            row.end,
-            "; ".join(codes.get(c, "") for c in row.codes),
-            coders.get(row.coder_id, str(row.coder_id)),
-            "yes" if row.is_exemplar else "",
-            row.quote,
+            segment_id,
+            participant,
+            role,
+            transcript,
+            start,
+            end,
+            label(code_ids),
+            coders.get(coder_id, str(coder_id)),
+            "yes" if is_exemplar else "",
+            quote,
         ]
-        for row in selectors.all_segments(study=study)
-    ]
+        for (
+            segment_id,
+            participant,
+            role,
+            transcript,
+            start,
+            end,
+            code_ids,
+            coder_id,
+            is_exemplar,
+            quote,
+        ) in selectors.segment_table(study=study)
+    )
     return SEGMENT_HEADER, rows
 
 

@@ -359,6 +359,12 @@ class Transcript(TimeStampedModel):
             models.UniqueConstraint(fields=["study", "name"], name="transcript_name_once"),
             models.UniqueConstraint(fields=["study", "guid"], name="transcript_guid_once"),
         ]
+        indexes = [
+            # Covers the study's transcript list (id, name, participant) so that SQLite never
+            # walks the long encrypted text's overflow pages to reach participant_id, a column
+            # stored after it: quote lists, exports and analysis read it on every request.
+            models.Index(fields=["study", "name", "participant"], name="research_tr_listing_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

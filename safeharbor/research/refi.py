@@ -67,8 +67,9 @@ def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     risky = ("=", "+", "-", "@", "\t", "\r")
-    for row in rows:
-        writer.writerow(["'" + v if v.__class__ is str and v.startswith(risky) else v for v in row])
+    writer.writerows(
+        ["'" + v if v.__class__ is str and v.startswith(risky) else v for v in row] for row in rows
+    )
     return buffer.getvalue().encode("utf-8")
 
 

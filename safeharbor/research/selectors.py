@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -44,7 +44,7 @@ from .models import (
     StudyMember,
     Transcript,
 )
-from .policy import StudyAccess, StudyAction, study_access, visible_studies
+from .policy import StudyAccess, StudyAction, study_with_access, visible_studies
 
 if TYPE_CHECKING:
     from safeharbor.accounts.models import User
@@ -92,11 +92,10 @@ def study_get(
     *, actor: User, study_id: int, action: str = StudyAction.VIEW
 ) -> tuple[Study, StudyAccess]:
     """The study and the actor's access; 404 when missing, not on the team, or not allowed."""
-    try:
-        study = visible_studies(actor).get(pk=study_id)
-    except Study.DoesNotExist as exc:
-        raise Http404 from exc
-    access = study_access(actor, study)
+    found = study_with_access(actor, study_id)
+    if found is None:
+        raise Http404
+    study, access = found
     if not access.allows(action):
         raise Http404
     return study, access
@@ -175,11 +174,23 @@ def transcript_for_coding(*, actor: User, transcript_id: int) -> Transcript:
         raise Http404 from exc
 
 
+@dataclass(frozen=True)
+class SegmentCodes:
+    """A segment's stored fields and its code ids (ascending), for the coding API."""
+
+    pk: int
+    transcript_id: int
+    start: int
+    end: int
+    coder_id: int
+    is_exemplar: bool
+
+
 def transcript_segments(
     *, actor: User, transcript_id: int, request: HttpRequest | None = None
-) -> list[tuple[Segment, list[int]]]:
+) -> list[tuple[SegmentCodes, list[int]]]:
     """A transcript's segments with their code ids (no text decrypted); blind coding shows a
-    coder only their own."""
+    coder only their own. One query for the segments and their codings together."""
     try:
         transcript = (
             Transcript.objects.only("id", "study_id")
@@ -189,12 +200,17 @@ def transcript_segments(
         )
     except Transcript.DoesNotExist as exc:
         raise Http404 from exc
-    segments = Segment.objects.filter(transcript=transcript).prefetch_related(
-        Prefetch("codings", queryset=SegmentCode.objects.only("id", "segment_id", "code_id"))
-    )
+    segments = Segment.objects.filter(transcript=transcript)
     if transcript.study.blind_coding:
         segments = segments.filter(coder=actor)
-    rows = [(s, [c.code_id for c in s.codings.all()]) for s in segments]
+    rows: list[tuple[SegmentCodes, list[int]]] = []
+    for pk, start, end, coder_id, is_exemplar, code_id in segments.order_by(
+        "start", "end", "pk", "codings__code_id"
+    ).values_list("pk", "start", "end", "coder_id", "is_exemplar", "codings__code_id"):
+        if not rows or rows[-1][0].pk != pk:
+            rows.append((SegmentCodes(pk, transcript.pk, start, end, coder_id, is_exemplar), []))
+        if code_id is not None:
+            rows[-1][1].append(code_id)
     _audit_view(actor, transcript.study, "transcript_segments", request)
     return rows
 
@@ -272,11 +288,14 @@ class CodebookEntry:
 
 def codebook(*, study: Study) -> list[CodebookEntry]:
     """The study's codes in tree order with direct segment counts (withdrawn left out)."""
+    # The kept transcripts as a subquery (read once), not a join per coding through the
+    # transcript: on SQLite that join reads past each long encrypted text for every coding.
+    kept = Transcript.objects.filter(study=study, participant__withdrawn_at__isnull=True)
     codes = list(
         study.codes.annotate(
             n=Count(
                 "codings",
-                filter=Q(codings__segment__transcript__participant__withdrawn_at__isnull=True),
+                filter=Q(codings__segment__transcript_id__in=kept.order_by().values("pk")),
             )
         )
     )
@@ -416,19 +435,39 @@ def transcript_page(
     segments_qs = Segment.objects.filter(transcript=transcript)
     if study.blind_coding:
         segments_qs = segments_qs.filter(coder=actor)
-    rows = list(
-        segments_qs.order_by("start", "end", "pk").values_list(
-            "pk", "start", "end", "is_exemplar", "coder_id"
-        )
-    )
+    # The segments with their code ids and coders' names in one query (a row per coding,
+    # code ids ascending within a segment, as the unique index on segment and code gives them).
+    rows: list[tuple[int, int, int, bool, int]] = []
+    code_ids: dict[int, list[int]] = defaultdict(list)
+    coders: dict[int, str] = {}
+    for (
+        pk,
+        start,
+        end,
+        is_exemplar,
+        coder_id,
+        code_id,
+        first,
+        last,
+        username,
+    ) in segments_qs.order_by("start", "end", "pk", "codings__code_id").values_list(
+        "pk",
+        "start",
+        "end",
+        "is_exemplar",
+        "coder_id",
+        "codings__code_id",
+        "coder__first_name",
+        "coder__last_name",
+        "coder__username",
+    ):
+        if not rows or rows[-1][0] != pk:
+            rows.append((pk, start, end, is_exemplar, coder_id))
+            coders[coder_id] = f"{first} {last}".strip() or username
+        if code_id is not None:
+            code_ids[pk].append(code_id)
     codes = codebook_plain(study=study)
     by_id = {entry.code.pk: entry.code for entry in codes}
-    code_ids: dict[int, list[int]] = defaultdict(list)
-    for segment_id, code_id in SegmentCode.objects.filter(segment__in=segments_qs).values_list(
-        "segment_id", "code_id"
-    ):
-        code_ids[segment_id].append(code_id)
-    coders = _user_names({row[4] for row in rows})
     spans = [(start, end, code_ids[pk]) for pk, start, end, _e, _c in rows]
     html, paragraphs = render_transcript(transcript.text, spans)
     memos = list(
@@ -479,59 +518,117 @@ class QuoteRow:
     coder_id: int = 0
 
 
-def _quotes(segment_qs: QuerySet[Segment], *, from_transcripts: bool = False) -> list[QuoteRow]:
-    """Segments with their words, withdrawn participants out, as plain rows (a code can have
-    hundreds of segments). The words come from each segment's own encrypted quote, or, for a
-    whole-study export (``from_transcripts``), from each transcript decrypted once: cheaper
-    than ten thousand small decryptions."""
-    # The transcripts (with their participant) once, then the segments without joins.
-    transcripts = {
+def _transcript_labels(study_id: int) -> dict[int, tuple[str, str, str]]:
+    """The study's transcripts of participants who have not withdrawn: id -> (name,
+    participant code, professional role). One query, read from an index on SQLite."""
+    return {
         pk: (name, code, role)
         for pk, name, code, role in Transcript.objects.filter(
-            pk__in=segment_qs.values("transcript_id"), participant__withdrawn_at__isnull=True
-        ).values_list("pk", "name", "participant__code", "participant__professional_role")
+            study_id=study_id, participant__withdrawn_at__isnull=True
+        )
+        .order_by()
+        .values_list("pk", "name", "participant__code", "participant__professional_role")
     }
-    fields = ["pk", "start", "end", "is_exemplar", "coder_id", "transcript_id"]
-    if not from_transcripts:
-        fields.append("quote")
-    rows = [row for row in segment_qs.order_by().values_list(*fields) if row[5] in transcripts]
+
+
+def _quotes(study_id: int, segment_qs: QuerySet[Segment]) -> list[QuoteRow]:
+    """Segments of one study with their words (each segment's own encrypted quote),
+    withdrawn participants out, as plain rows (a code can have hundreds of segments)."""
+    transcripts = _transcript_labels(study_id)
+    rows = [
+        row
+        for row in segment_qs.order_by().values_list(
+            "pk", "start", "end", "is_exemplar", "coder_id", "transcript_id", "quote"
+        )
+        if row[5] in transcripts
+    ]
     # Sorted here, not in SQL: an ORDER BY on the joined name costs a temporary b-tree.
     rows.sort(key=lambda r: (transcripts[r[5]][0], r[1], r[2], r[0]))
     codes: dict[int, list[int]] = defaultdict(list)
-    if len(rows) > 500:  # most of a study: one scan by study beats a long IN list
-        wanted = {row[0] for row in rows}
-        codings = SegmentCode.objects.filter(
-            segment__study_id=segment_qs.values("study_id")[:1]
-        ).values_list("segment_id", "code_id")
-        for segment_id, code_id in codings:
-            if segment_id in wanted:
-                codes[segment_id].append(code_id)
-    else:
-        for segment_id, code_id in SegmentCode.objects.filter(
-            segment_id__in=[row[0] for row in rows]
-        ).values_list("segment_id", "code_id"):
-            codes[segment_id].append(code_id)
-    texts: dict[int, str] = {}
-    if from_transcripts:
-        texts = dict(Transcript.objects.filter(pk__in=transcripts).values_list("id", "text"))
+    # Their codings through the same filter (no long id list), e.g. one code's few hundred.
+    for segment_id, code_id in SegmentCode.objects.filter(
+        segment_id__in=segment_qs.order_by().values("pk")
+    ).values_list("segment_id", "code_id"):
+        codes[segment_id].append(code_id)
     result = []
-    for row in rows:
-        name, who, role = transcripts[row[5]]
+    for pk, start, end, is_exemplar, coder_id, transcript_id, quote in rows:
+        name, who, role = transcripts[transcript_id]
         result.append(
             QuoteRow(
-                segment_id=row[0],
+                segment_id=pk,
                 participant_code=who,
                 professional_role=role,
                 transcript_name=name,
-                start=row[1],
-                end=row[2],
-                quote=texts[row[5]][row[1] : row[2]] if from_transcripts else row[6],
-                codes=sorted(codes[row[0]]),
-                is_exemplar=row[3],
-                coder_id=row[4],
+                start=start,
+                end=end,
+                quote=quote,
+                codes=sorted(codes[pk]),
+                is_exemplar=is_exemplar,
+                coder_id=coder_id,
             )
         )
     return result
+
+
+# segment id, participant code, professional role, transcript name, start, end, code ids
+# (ascending), coder id, exemplar, quote
+SegmentTableRow = tuple[int, str, str, str, int, int, tuple[int, ...], int, bool, str]
+
+
+def segment_table(*, study: Study) -> Iterator[SegmentTableRow]:
+    """Every segment of the study (withdrawn participants out) as plain tuples, ordered by
+    transcript name, start, end and id: the segments export. The four queries run at once;
+    the rows are made as they are read, so ten thousand of them never pile up (and never
+    set off a full garbage collection). The words come from each transcript decrypted once,
+    cheaper than ten thousand small decryptions."""
+    transcripts = _transcript_labels(study.pk)
+    # Ordered by segment then code (the unique index's order), so each segment's code ids
+    # arrive ascending; the few distinct combinations are shared, not one tuple per segment.
+    combos: dict[tuple[int, ...], tuple[int, ...]] = {}
+    codes: dict[int, tuple[int, ...]] = {}
+    current = 0
+    found: list[int] = []
+    for segment_id, code_id in (
+        SegmentCode.objects.filter(segment__study_id=study.pk)
+        .order_by("segment_id", "code_id")
+        .values_list("segment_id", "code_id")
+    ):
+        if segment_id != current and found:
+            key = tuple(found)
+            codes[current] = combos.setdefault(key, key)
+            found = []
+        current = segment_id
+        found.append(code_id)
+    if found:
+        key = tuple(found)
+        codes[current] = combos.setdefault(key, key)
+    texts = dict(Transcript.objects.filter(pk__in=transcripts).values_list("id", "text"))
+    rows = [
+        row
+        for row in Segment.objects.filter(study=study)
+        .order_by()
+        .values_list("pk", "start", "end", "is_exemplar", "coder_id", "transcript_id")
+        if row[5] in transcripts
+    ]
+    rows.sort(key=lambda r: (transcripts[r[5]][0], r[1], r[2], r[0]))
+
+    def table() -> Iterator[SegmentTableRow]:
+        for pk, start, end, is_exemplar, coder_id, transcript_id in rows:
+            name, who, role = transcripts[transcript_id]
+            yield (
+                pk,
+                who,
+                role,
+                name,
+                start,
+                end,
+                codes.get(pk, ()),
+                coder_id,
+                is_exemplar,
+                texts[transcript_id][start:end],
+            )
+
+    return table()
 
 
 def code_segments(
@@ -544,16 +641,16 @@ def code_segments(
 ) -> tuple[Study, Code, list[QuoteRow]]:
     """A code's segments with quotes (the code's own codings; optionally one participant's)."""
     study, code = code_get(actor=actor, study_id=study_id, code_id=code_id)
-    segments = Segment.objects.filter(study=study, codings__code=code)
+    # Driven from the code's codings (an index on code), not from the study's segments; a
+    # segment carries a code at most once, so no DISTINCT is needed.
+    segments = Segment.objects.filter(
+        study=study, pk__in=SegmentCode.objects.filter(code=code).values("segment_id")
+    )
     if participant_id is not None:
         segments = segments.filter(transcript__participant_id=participant_id)
-    rows = _quotes(segments.distinct())
+    rows = _quotes(study.pk, segments)
     _audit_view(actor, study, "code_segments", request)
     return study, code, rows
-
-
-def all_segments(*, study: Study) -> list[QuoteRow]:
-    return _quotes(Segment.objects.filter(study=study), from_transcripts=True)
 
 
 # --------------------------------------------------------------------------- analysis
@@ -573,22 +670,28 @@ def analysis_rows(*, study: Study) -> AnalysisData:
         analysis.CodeRow(*row)
         for row in study.codes.values_list("id", "parent_id", "name", "level", "color")
     ]
-    codings = list(
-        map(
-            analysis.CodingRow._make,
-            SegmentCode.objects.filter(
-                segment__study=study, segment__transcript__participant__withdrawn_at__isnull=True
-            ).values_list(
-                "segment_id",
-                "code_id",
-                "segment__transcript_id",
-                "segment__transcript__participant_id",
-                "segment__coder_id",
-                "segment__start",
-                "segment__end",
-            ),
-        )
+    # Each transcript's participant once (100 rows), not through a join per coding: on SQLite
+    # that join reads past every transcript's long encrypted text for each of 10,000 rows.
+    kept = dict(
+        Transcript.objects.filter(study=study, participant__withdrawn_at__isnull=True)
+        .order_by()
+        .values_list("pk", "participant_id")
     )
+    make = analysis.CodingRow._make
+    codings = [
+        make((segment_id, code_id, transcript_id, kept[transcript_id], coder_id, start, end))
+        for segment_id, code_id, transcript_id, coder_id, start, end in SegmentCode.objects.filter(
+            segment__study=study
+        ).values_list(
+            "segment_id",
+            "code_id",
+            "segment__transcript_id",
+            "segment__coder_id",
+            "segment__start",
+            "segment__end",
+        )
+        if transcript_id in kept
+    ]
     participants = [
         analysis.ParticipantRow(*row)
         for row in Participant.objects.filter(
@@ -739,7 +842,7 @@ def saturation_for(study: Study, data: AnalysisData) -> analysis.Saturation:
 def exemplars_by_theme(
     study: Study, data: AnalysisData
 ) -> list[tuple[analysis.CodeRow, list[QuoteRow]]]:
-    rows = _quotes(Segment.objects.filter(study=study, is_exemplar=True))
+    rows = _quotes(study.pk, Segment.objects.filter(study=study, is_exemplar=True))
     up = analysis.ancestors_or_self(data.codes)
     grouped: dict[int, list[QuoteRow]] = defaultdict(list)
     for row in rows:

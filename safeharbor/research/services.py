@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, Subquery
 from django.utils.translation import gettext as _
 
 from safeharbor.audit.choices import AuditAction
@@ -53,7 +53,7 @@ from .models import (
     Transcript,
     TranscriptChunk,
 )
-from .policy import StudyAction, can, can_create_study
+from .policy import StudyAction, access_for_role, can, can_create_study
 from .transcripts import MAX_FILES, TranscriptFileError, parse_file
 
 if TYPE_CHECKING:
@@ -1148,16 +1148,25 @@ def segment_apply_codes(
     its code ids. Reads the transcript's length and the one or two chunks under the range,
     never the whole encrypted text, so the cost does not grow with the transcript."""
     study_id = transcript.study_id
-    if not can(actor, StudyAction.CODE, Study(pk=study_id)):
+    # The actor's team role and the participant's withdrawal in one query.
+    role, withdrawn_at = (
+        Participant.objects.filter(pk=transcript.participant_id)
+        .annotate(
+            member_role=Subquery(
+                StudyMember.objects.filter(study_id=study_id, user_id=actor.pk).values("role")[:1]
+            )
+        )
+        .values_list("member_role", "withdrawn_at")
+        .first()
+    ) or (None, None)
+    if not access_for_role(actor, role).allows(StudyAction.CODE):
         raise PermissionDenied
     if not codes:
         raise ValidationError({"codes": _("Choose at least one code to apply.")})
     if any(code.study_id != study_id for code in codes):
         raise ValidationError({"codes": _("Choose codes from this study's codebook.")})
     _check_range(transcript, start, end)
-    if Participant.objects.filter(
-        pk=transcript.participant_id, withdrawn_at__isnull=False
-    ).exists():
+    if withdrawn_at is not None:
         raise ValidationError(
             _("This participant has withdrawn; their transcript cannot be coded.")
         )

@@ -277,3 +277,46 @@ def test_reads_are_audited(rworld):
         )
     )
     assert {"research.participant", "research.transcript", "research.analysis"} <= kinds
+
+
+def test_segment_lists_give_code_ids_ascending_and_the_export_every_column(rworld):
+    import csv
+    import io
+
+    t = rworld.transcripts[0]
+    low, high = sorted([rworld.codes["Funding"], rworld.codes["Tools"]], key=lambda c: c.pk)
+    # The higher code id first: the lists still give the ids (and names) ascending.
+    segment = services.segment_apply(actor=rworld.lead, transcript=t, start=2, end=9, codes=[high])
+    services.segment_apply(actor=rworld.lead, transcript=t, start=2, end=9, codes=[low])
+    client = verified_client(rworld.lead)
+    listed = client.get(f"/api/v1/research/transcripts/{t.pk}/segments/").json()
+    assert [row for row in listed if row["id"] == segment.pk] == [
+        {
+            "id": segment.pk,
+            "transcript": t.pk,
+            "start": 2,
+            "end": 9,
+            "coder": rworld.lead.pk,
+            "is_exemplar": False,
+            "codes": [low.pk, high.pk],
+        }
+    ]
+    page = client.get(f"/research/{rworld.study.pk}/transcripts/{t.pk}/").content.decode()
+    assert f'data-codes="#{low.pk} #{high.pk}"' in page
+    text = client.get(f"/research/{rworld.study.pk}/export/segments.csv").content.decode()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][0] == "segment_id"
+    assert [row for row in rows[1:] if row[0] == str(segment.pk)] == [
+        [
+            str(segment.pk),
+            t.participant.code,
+            t.participant.professional_role,
+            t.name,
+            "2",
+            "9",
+            f"{low.name}; {high.name}",
+            rworld.lead.username,
+            "",
+            Transcript.objects.get(pk=t.pk).text[2:9],
+        ]
+    ]
