@@ -54,7 +54,9 @@ from benchmarks.common import (  # noqa: E402  (after the project root is on sys
     db_config,
     drop_and_create,
     read_meta,
+    summary,
     verified_client,
+    wait_for_quiet,
     write_meta,
 )
 
@@ -408,15 +410,6 @@ def build(scale: Scale) -> dict[str, float]:
 # --------------------------------------------------------------------------- measuring
 
 
-def summary(times_ms: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(times_ms)
-
-    def rank(fraction: float) -> float:
-        return round(ordered[max(0, math.ceil(fraction * len(ordered)) - 1)], 2)
-
-    return {"p50": rank(0.5), "p95": rank(0.95), "max": round(ordered[-1], 2), "n": len(ordered)}
-
-
 def _headers(url: str) -> dict[str, str]:
     return {"accept": "application/json"} if url.startswith("/api/") else {}
 
@@ -479,18 +472,6 @@ def query_profile(client: Any, url: str, repeat: int = 5) -> dict[str, Any]:
         "slowest_ms": round(slowest_ms, 2),
         "slowest_sql": " ".join(slowest_sql.split())[:400],
     }
-
-
-def wait_for_quiet(threshold: float, patience_s: float) -> float:
-    """Wait (up to ``patience_s``) for the 1-minute load average to fall below ``threshold``:
-    other work on a small machine inflates every p95. Returns the seconds waited."""
-    started = time.perf_counter()
-    while os.getloadavg()[0] >= threshold and time.perf_counter() - started < patience_s:
-        time.sleep(5)
-    waited = round(time.perf_counter() - started, 1)
-    if waited:
-        log(f"waited {waited} s for the load average (now {os.getloadavg()[0]:.1f})")
-    return waited
 
 
 def measure(scale: Scale) -> dict[str, Any]:
@@ -683,7 +664,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{facts['version']}: {facts['youth']} youth, {facts['contact_attempts']:,} attempts, "
         f"{facts['missing_episodes']:,} episodes, {facts['size_mb']} MB"
     )
-    waited = wait_for_quiet(threshold=1.5, patience_s=float(os.environ.get("BENCH_PATIENCE", 240)))
+    waited = wait_for_quiet(
+        threshold=1.5, patience_s=float(os.environ.get("BENCH_PATIENCE", 240)), log=log
+    )
     load_before = os.getloadavg()
     measure_started = time.perf_counter()
     endpoints = measure(scale)

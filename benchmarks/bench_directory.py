@@ -31,7 +31,6 @@ import argparse
 import datetime
 import hashlib
 import json
-import math
 import os
 import random
 import sys
@@ -48,6 +47,7 @@ from benchmarks.common import (  # noqa: E402  (after the project root is on sys
     db_config,
     drop_and_create,
     read_meta,
+    summary,
     write_meta,
 )
 
@@ -178,21 +178,6 @@ def prepare_database(config: dict[str, Any], scale: Scale, rebuild: bool) -> dic
     }
     write_meta(meta)
     return {"cached": False, **{k: v for k, v in meta.items() if k != "fingerprint"}}
-
-
-def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def summary(times_ms: Sequence[float]) -> dict[str, float]:
-    values = sorted(times_ms)
-    return {
-        "n": len(values),
-        "p50": round(percentile(values, 0.5), 2),
-        "p95": round(percentile(values, 0.95), 2),
-        "max": round(values[-1], 2),
-    }
 
 
 def timed(call: Callable[[int], Any], n: int, warmup: int) -> tuple[list[float], list[Any]]:

@@ -56,7 +56,9 @@ from benchmarks.common import (  # noqa: E402  (after the project root is on sys
     db_config,
     drop_and_create,
     read_meta,
+    summary,
     verified_client,
+    wait_for_quiet,
     write_meta,
 )
 
@@ -627,22 +629,6 @@ def build_audit_chain(
 # --------------------------------------------------------------------------- measuring
 
 
-def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile of an already sorted list."""
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def summary(times_ms: Sequence[float]) -> dict[str, float]:
-    values = sorted(times_ms)
-    return {
-        "n": len(values),
-        "p50": round(percentile(values, 0.5), 2),
-        "p95": round(percentile(values, 0.95), 2),
-        "max": round(values[-1], 2),
-    }
-
-
 def time_get(client: Any, url: str) -> float:
     """Milliseconds for one GET, which must answer 200."""
     t0 = time.perf_counter()
@@ -651,22 +637,6 @@ def time_get(client: Any, url: str) -> float:
     if response.status_code != 200:
         raise SystemExit(f"GET {url} answered {response.status_code}, not 200")
     return elapsed
-
-
-def wait_for_quiet(threshold: float, patience_s: float) -> float:
-    """Wait (up to ``patience_s``) until the 1-minute load average is below ``threshold``:
-    other work on a small machine inflates every p95. Returns the seconds waited."""
-    started = time.perf_counter()
-    announced = False
-    while os.getloadavg()[0] >= threshold and time.perf_counter() - started < patience_s:
-        if not announced:
-            log(
-                f"waiting for the load average ({os.getloadavg()[0]:.1f}) to fall below "
-                f"{threshold} (at most {patience_s:.0f} s)"
-            )
-            announced = True
-        time.sleep(5)
-    return round(time.perf_counter() - started, 1)
 
 
 def _headers(url: str) -> dict[str, str]:
@@ -1056,7 +1026,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{facts['version']}: {facts['youth']} youth, {facts['audit_events']:,} audit events, "
         f"{facts['size_mb']} MB"
     )
-    waited = wait_for_quiet(args.quiet_load, args.quiet_wait) if args.quiet_wait else 0.0
+    waited = wait_for_quiet(args.quiet_load, args.quiet_wait, log) if args.quiet_wait else 0.0
     measure_started = time.perf_counter()
     load_before = os.getloadavg()
     measured = measure(scale, build_info.pop("busy_youth", []))

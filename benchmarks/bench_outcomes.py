@@ -50,6 +50,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import functools
 import hashlib
 import itertools
 import json
@@ -74,9 +75,14 @@ from benchmarks.common import (  # noqa: E402  (after the project root is on sys
     drop_and_create,
     read_meta,
     verified_client,
+    wait_for_quiet,
     write_meta,
 )
+from benchmarks.common import (  # noqa: E402  (as above)
+    summary as _summary,
+)
 
+summary = functools.partial(_summary, digits=3)
 NAME = "outcomes"
 TITLE = (
     "Outcomes: program dashboard and funder reports at 5,000,000 services and "
@@ -1348,16 +1354,6 @@ def _poisson(rng: random.Random, mean: float) -> int:
 # --------------------------------------------------------------------------- measuring
 
 
-def summary(values: Sequence[float]) -> dict[str, float]:
-    """Nearest-rank p50/p95 and the max (with a handful of runs, p95 is the slowest)."""
-    ordered = sorted(values)
-
-    def rank(fraction: float) -> float:
-        return round(ordered[max(0, math.ceil(fraction * len(ordered)) - 1)], 3)
-
-    return {"p50": rank(0.5), "p95": rank(0.95), "max": round(ordered[-1], 3), "n": len(ordered)}
-
-
 def get_ok(client: Any, url: str, content_type: str = "text/html") -> Any:
     response = client.get(url)
     if response.status_code != 200:
@@ -1387,18 +1383,6 @@ def spans_of_sql() -> Iterator[list[tuple[float, str]]]:
 
     with connection.execute_wrapper(wrapper):
         yield spans
-
-
-def wait_for_quiet(threshold: float, patience_s: float) -> float:
-    """Wait (up to ``patience_s``) for the 1-minute load average to fall below ``threshold``:
-    other work on a small machine inflates every figure. Returns the seconds waited."""
-    started = time.perf_counter()
-    while os.getloadavg()[0] >= threshold and time.perf_counter() - started < patience_s:
-        time.sleep(5)
-    waited = round(time.perf_counter() - started, 1)
-    if waited:
-        log(f"waited {waited} s for the load average (now {os.getloadavg()[0]:.1f})")
-    return waited
 
 
 def period(built_on: datetime.date) -> tuple[datetime.date, datetime.date]:
@@ -1734,7 +1718,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     built_on = datetime.date.fromisoformat(build_info["built_on"])
     facts = database_facts(config, built_on)
     log(f"{facts['version']}: {facts['summary']}")
-    waited = wait_for_quiet(threshold=1.5, patience_s=args.quiet_wait)
+    waited = wait_for_quiet(threshold=1.5, patience_s=args.quiet_wait, log=log)
     load_before = os.getloadavg()
     measure_started = time.perf_counter()
     measured = measure(scale, built_on)

@@ -62,7 +62,9 @@ from benchmarks.common import (  # noqa: E402  (after the project root is on sys
     db_config,
     drop_and_create,
     read_meta,
+    summary,
     verified_client,
+    wait_for_quiet,
     write_meta,
 )
 
@@ -640,15 +642,6 @@ def build(scale: Scale) -> dict[str, float]:
 # --------------------------------------------------------------------------- measuring
 
 
-def summary(times_ms: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(times_ms)
-
-    def rank(fraction: float) -> float:
-        return round(ordered[max(0, math.ceil(fraction * len(ordered)) - 1)], 2)
-
-    return {"p50": rank(0.5), "p95": rank(0.95), "max": round(ordered[-1], 2), "n": len(ordered)}
-
-
 def time_calls(
     call: Callable[[int], Any], requests: int, warmup: int
 ) -> tuple[list[float], list[float]]:
@@ -710,18 +703,6 @@ def query_profile(run: Callable[[], Any], repeat: int = 5) -> dict[str, Any]:
         "slowest_ms": round(slowest_ms, 2),
         "slowest_sql": " ".join(slowest_sql.split())[:400],
     }
-
-
-def wait_for_quiet(threshold: float, patience_s: float) -> float:
-    """Wait (up to ``patience_s``) for the 1-minute load average to fall below ``threshold``:
-    other work on a small machine inflates every p95. Returns the seconds waited."""
-    started = time.perf_counter()
-    while os.getloadavg()[0] >= threshold and time.perf_counter() - started < patience_s:
-        time.sleep(5)
-    waited = round(time.perf_counter() - started, 1)
-    if waited:
-        log(f"waited {waited} s for the load average (now {os.getloadavg()[0]:.1f})")
-    return waited
 
 
 def measure_pages(scale: Scale) -> dict[str, Any]:
@@ -992,7 +973,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_info = prepare_database(config, scale, rebuild=args.rebuild)
     facts = database_facts(config)
     log(f"{facts['version']}: {facts['summary']}")
-    waited = wait_for_quiet(threshold=1.5, patience_s=args.quiet_wait)
+    waited = wait_for_quiet(threshold=1.5, patience_s=args.quiet_wait, log=log)
     load_before = os.getloadavg()
     measure_started = time.perf_counter()
     measured = {**measure_pages(scale), **measure_writes(scale)}

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import random
 import re
@@ -50,6 +49,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.common import (  # noqa: E402  (after the project root is on sys.path)
+    percentile,
+    summary,
+    wait_for_quiet,
+)
+
 HARNESS = ROOT.parent / "shared" / "bench" / "taguette"
 
 NAME = "research"
@@ -103,32 +108,7 @@ def log(message: str) -> None:
     print(f"[bench {NAME}] {message}", file=sys.stderr, flush=True)
 
 
-def percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
-
-
-def summary(times_ms: Sequence[float]) -> dict[str, float]:
-    return {
-        "n": len(times_ms),
-        "p50": round(percentile(times_ms, 0.5), 2),
-        "p95": round(percentile(times_ms, 0.95), 2),
-        "max": round(max(times_ms), 2),
-    }
-
-
 # --------------------------------------------------------------------------- corpus and database
-
-
-def wait_for_quiet(threshold: float, patience_s: float) -> float:
-    """Wait (up to ``patience_s``) until the 1-minute load average is below ``threshold``
-    (other work on a small machine inflates every p95). Returns the seconds waited."""
-    started = time.perf_counter()
-    if os.getloadavg()[0] >= threshold:
-        log(f"waiting for the load average ({os.getloadavg()[0]:.1f}) to fall below {threshold}")
-    while os.getloadavg()[0] >= threshold and time.perf_counter() - started < patience_s:
-        time.sleep(5)
-    return round(time.perf_counter() - started, 1)
 
 
 def make_corpus(
@@ -753,7 +733,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     django.setup()
     work = Path(os.environ.get("BENCH_RESEARCH_DIR", "/tmp/bench-research"))  # noqa: S108
     corpus = make_corpus(scale, work / ("corpus-quick" if args.quick else "corpus"))
-    waited = wait_for_quiet(args.quiet_load, args.quiet_wait) if args.quiet_wait else 0.0
+    waited = wait_for_quiet(args.quiet_load, args.quiet_wait, log) if args.quiet_wait else 0.0
     started = time.perf_counter()
     fresh_database(url)
     build_s = round(time.perf_counter() - started, 1)

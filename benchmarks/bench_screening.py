@@ -44,7 +44,6 @@ import contextlib
 import datetime
 import hashlib
 import json
-import math
 import os
 import random
 import sys
@@ -62,7 +61,9 @@ from benchmarks.common import (  # noqa: E402  (after the project root is on sys
     db_config,
     drop_and_create,
     read_meta,
+    summary,
     verified_client,
+    wait_for_quiet,
     write_meta,
 )
 
@@ -377,21 +378,6 @@ def build(scale: Scale) -> dict[str, float]:
 # --------------------------------------------------------------------------- measuring
 
 
-def percentile(sorted_values: Sequence[float], fraction: float) -> float:
-    rank = max(1, math.ceil(fraction * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-def summary(times_ms: Sequence[float]) -> dict[str, float]:
-    values = sorted(times_ms)
-    return {
-        "n": len(values),
-        "p50": round(percentile(values, 0.5), 2),
-        "p95": round(percentile(values, 0.95), 2),
-        "max": round(values[-1], 2),
-    }
-
-
 def count_queries(client: Any, url: str) -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -413,18 +399,6 @@ def time_gets(client: Any, url: str, scale: Scale) -> list[float]:
         if i >= scale.warmup:
             times.append(elapsed)
     return times
-
-
-def wait_for_quiet(threshold: float, patience_s: float) -> float:
-    """Wait (up to ``patience_s``) for the 1-minute load average to fall below ``threshold``:
-    other work on a small machine inflates every p95. Returns the seconds waited."""
-    started = time.perf_counter()
-    while os.getloadavg()[0] >= threshold and time.perf_counter() - started < patience_s:
-        time.sleep(5)
-    waited = round(time.perf_counter() - started, 1)
-    if waited:
-        log(f"waited {waited} s for the load average (now {os.getloadavg()[0]:.1f})")
-    return waited
 
 
 def measure(scale: Scale) -> dict[str, Any]:
@@ -680,7 +654,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_info = prepare_database(config, scale, rebuild=args.rebuild)
     facts = database_facts(config)
     log(f"{facts['version']}: {facts['youth']} youth, {facts['screenings']:,} screenings")
-    waited = 0.0 if args.quick else wait_for_quiet(threshold=2.0, patience_s=180)
+    waited = 0.0 if args.quick else wait_for_quiet(threshold=2.0, patience_s=180, log=log)
     load_before = os.getloadavg()
     measured = measure(scale)
     load_after = os.getloadavg()

@@ -7,6 +7,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +105,42 @@ def verified_client(user: Any) -> Any:
     gc.collect()
     gc.freeze()
     return client
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (the values need not be sorted)."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+
+
+def summary(values: Sequence[float], digits: int = 2) -> dict[str, float]:
+    """Nearest-rank p50 and p95, the max and the count (with a handful of runs, p95 is the
+    slowest)."""
+    ordered = sorted(values)
+
+    def rank(fraction: float) -> float:
+        return round(ordered[max(1, math.ceil(fraction * len(ordered))) - 1], digits)
+
+    return {
+        "n": len(ordered),
+        "p50": rank(0.5),
+        "p95": rank(0.95),
+        "max": round(ordered[-1], digits),
+    }
+
+
+def wait_for_quiet(threshold: float, patience_s: float, log: Callable[[str], None]) -> float:
+    """Wait (up to ``patience_s``) for the 1-minute load average to fall below ``threshold``:
+    other work on a small machine inflates every p95. Returns the seconds waited."""
+    started = time.perf_counter()
+    if os.getloadavg()[0] >= threshold:
+        log(
+            f"waiting for the load average ({os.getloadavg()[0]:.1f}) to fall below "
+            f"{threshold} (at most {patience_s:.0f} s)"
+        )
+    while os.getloadavg()[0] >= threshold and time.perf_counter() - started < patience_s:
+        time.sleep(5)
+    waited = round(time.perf_counter() - started, 1)
+    if waited:
+        log(f"waited {waited} s for the load average (now {os.getloadavg()[0]:.1f})")
+    return waited
