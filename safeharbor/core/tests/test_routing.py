@@ -4,13 +4,9 @@ configured (DATABASE_REPLICA_URL); writes and every other read stay on the prima
 from __future__ import annotations
 
 import datetime
-import os
-import subprocess
-import sys
 from typing import Any, ClassVar
 
 import pytest
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
 from django.test import override_settings
 
@@ -28,7 +24,7 @@ from safeharbor.outcomes.choices import ProgramKind, ReferralSource
 from safeharbor.outcomes.models import Enrolment, Program, ServiceDelivery
 from safeharbor.youth.models import Youth
 
-from .test_settings import FULL_ENV, REQUIRED
+from .test_settings import start_up
 
 
 def test_reads_go_to_the_replica_only_inside_reporting_reads() -> None:
@@ -123,24 +119,13 @@ def test_the_dashboard_and_the_reports_read_their_figures_from_the_replica(world
 
 
 def _settings_probe(tmp_path: Any, module: str, extra: dict[str, str]) -> str:
-    env = {k: v for k, v in os.environ.items() if k not in [*REQUIRED, "DATABASE_REPLICA_URL"]}
-    env.update(FULL_ENV if module.endswith("production") else {})
-    env.update(extra)
-    env["DJANGO_SETTINGS_MODULE"] = module
     probe = (
         "import django; django.setup(); from django.conf import settings as s; "
         "r = s.DATABASES.get('replica', {}); "
         "print(s.DATABASE_ROUTERS, sorted(s.DATABASES), r.get('NAME'), r.get('HOST'), "
         "r.get('TEST', {}).get('MIRROR'), r.get('CONN_MAX_AGE'), sep='|')"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(settings.BASE_DIR)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = start_up(tmp_path, code=probe, module=module, env=extra)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -167,18 +152,7 @@ def test_without_a_replica_url_there_is_no_router(tmp_path: Any, module: str) ->
 
 
 def test_a_malformed_replica_url_stops_start_up_with_one_line(tmp_path: Any) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in REQUIRED}
-    env.update(FULL_ENV)
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
-    env["DATABASE_REPLICA_URL"] = "pigeon://loft:1"
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(settings.BASE_DIR)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = start_up(tmp_path, env={"DATABASE_REPLICA_URL": "pigeon://loft:1"})
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "DATABASE_REPLICA_URL" in line

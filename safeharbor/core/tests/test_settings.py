@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -23,22 +24,39 @@ FULL_ENV = {
     "ALLOWED_HOSTS": "example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
 }
+START_UP = "import django; django.setup()"
 
 
-@pytest.mark.parametrize("missing", REQUIRED)
-def test_missing_variable_stops_start_up_with_one_line_naming_it(missing, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in REQUIRED}
-    env.update({k: v for k, v in FULL_ENV.items() if k != missing})
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
-    # Run from an empty folder so no developer .env is read.
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+def start_up(
+    tmp_path: Any,
+    *,
+    code: str = START_UP,
+    module: str = "config.settings.production",
+    env: dict[str, str] | None = None,
+    without: str = "",
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter with ``module`` as settings: the production variables
+    set (all but ``without``) plus ``env``, from an empty folder so no developer .env is read."""
+    optional = ["DATABASE_REPLICA_URL", "EMAIL_URL", "DEFAULT_FROM_EMAIL"]
+    environment = {k: v for k, v in os.environ.items() if k not in [*REQUIRED, *optional]}
+    if module.endswith("production"):
+        environment.update({k: v for k, v in FULL_ENV.items() if k != without})
+    environment.update(env or {})
+    environment["DJANGO_SETTINGS_MODULE"] = module
+    environment["PYTHONPATH"] = str(settings.BASE_DIR)
+    return subprocess.run(
+        [sys.executable, "-c", code],
         cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(settings.BASE_DIR)},
+        env=environment,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
+def test_missing_variable_stops_start_up_with_one_line_naming_it(missing, tmp_path):
+    result = start_up(tmp_path, without=missing)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -47,23 +65,18 @@ def test_missing_variable_stops_start_up_with_one_line_naming_it(missing, tmp_pa
 
 
 def test_outgoing_mail_comes_from_email_url(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in REQUIRED}
-    env.update(FULL_ENV)
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
-    env["EMAIL_URL"] = "smtp+tls://digest:s3cret@mail.example.org:587"
-    env["DEFAULT_FROM_EMAIL"] = "Harbor County <no-reply@example.org>"
     probe = (
         "import django; django.setup(); from django.conf import settings as s; "
         "print(s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS, s.EMAIL_HOST_USER, "
         "s.EMAIL_HOST_PASSWORD, s.DEFAULT_FROM_EMAIL, sep='|')"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(settings.BASE_DIR)},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = start_up(
+        tmp_path,
+        code=probe,
+        env={
+            "EMAIL_URL": "smtp+tls://digest:s3cret@mail.example.org:587",
+            "DEFAULT_FROM_EMAIL": "Harbor County <no-reply@example.org>",
+        },
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
@@ -72,18 +85,7 @@ def test_outgoing_mail_comes_from_email_url(tmp_path):
 
 
 def test_a_malformed_email_url_stops_start_up_with_one_line(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in REQUIRED}
-    env.update(FULL_ENV)
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.production"
-    env["EMAIL_URL"] = "pigeon://loft:1"
-    result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=tmp_path,
-        env={**env, "PYTHONPATH": str(settings.BASE_DIR)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = start_up(tmp_path, env={"EMAIL_URL": "pigeon://loft:1"})
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "EMAIL_URL" in line
