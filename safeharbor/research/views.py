@@ -514,20 +514,35 @@ def _redaction_state(
     return added, picked, seen
 
 
+def _redaction_step(
+    request: AuthenticatedHttpRequest,
+) -> tuple[
+    str,
+    list[tuple[str, str]],
+    dict[selectors.Span, str],
+    dict[selectors.Span, str],
+    forms.RedactionAddForm,
+]:
+    """The redaction form's operation and state, with a "find" (words added by hand) already
+    taken in; the same for a transcript's page and the codes' memos."""
+    op = request.POST.get("op", "") if request.method == "POST" else ""
+    added, picked, seen = _redaction_state(request.POST)
+    add_form = forms.RedactionAddForm(request.POST if op == "find" else None, prefix="add")
+    if op == "find" and add_form.is_valid():
+        added.append((add_form.cleaned_data["kind"], add_form.cleaned_data["words"].strip()))
+        add_form = forms.RedactionAddForm(prefix="add")
+    return op, added, picked, seen, add_form
+
+
 @login_required
 def transcript_redact(
     request: AuthenticatedHttpRequest, study_id: int, transcript_id: int
 ) -> HttpResponse:
     """Redaction suggestions in context; the researcher ticks, adds words by hand ("find"),
     then applies. Stateless: the form carries what was added and ticked."""
-    op = request.POST.get("op", "") if request.method == "POST" else ""
-    added, picked, seen = _redaction_state(request.POST)
-    add_form = forms.RedactionAddForm(request.POST if op == "find" else None, prefix="add")
+    op, added, picked, seen, add_form = _redaction_step(request)
     errors: list[str] = []
-    if op == "find" and add_form.is_valid():
-        added.append((add_form.cleaned_data["kind"], add_form.cleaned_data["words"].strip()))
-        add_form = forms.RedactionAddForm(prefix="add")
-    elif op == "apply":
+    if op == "apply":
         transcript = selectors.redaction_transcript(
             actor=request.user, study_id=study_id, transcript_id=transcript_id
         )
@@ -598,14 +613,9 @@ def _redaction_response(
 def memo_redact(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
     """Redaction suggestions in the memos on the study's codes (the memos on a transcript and
     its segments are on the transcript's redaction page); the same form as for transcripts."""
-    op = request.POST.get("op", "") if request.method == "POST" else ""
-    added, picked, seen = _redaction_state(request.POST)
-    add_form = forms.RedactionAddForm(request.POST if op == "find" else None, prefix="add")
+    op, added, picked, seen, add_form = _redaction_step(request)
     errors: list[str] = []
-    if op == "find" and add_form.is_valid():
-        added.append((add_form.cleaned_data["kind"], add_form.cleaned_data["words"].strip()))
-        add_form = forms.RedactionAddForm(prefix="add")
-    elif op == "apply":
+    if op == "apply":
         study, _access = selectors.study_get(
             actor=request.user, study_id=study_id, action=StudyAction.REDACT
         )
