@@ -63,6 +63,7 @@ from benchmarks.common import (  # noqa: E402  (after the project root is on sys
     drop_and_create,
     read_meta,
     summary,
+    trim_audit_trail,
     verified_client,
     wait_for_quiet,
     write_meta,
@@ -158,29 +159,13 @@ def _fingerprint(scale: Scale) -> dict[str, Any]:
 
 def remove_earlier_runs(meta: dict[str, Any]) -> tuple[int, int]:
     """Remove what earlier runs wrote (the referrals they made, with their history; their audit
-    events), so that every run measures at exactly the built scale.
-
-    The audit trail is append-only by trigger; in this throw-away database the triggers are
-    lifted for the delete and put back, as the project's own ``flush`` command does for tests.
+    events, ``common.trim_audit_trail``), so that every run measures at exactly the built scale.
     """
-    from django.db import connection, transaction
-
-    from safeharbor.audit import triggers
-    from safeharbor.audit.models import AuditChainHead, AuditEvent
     from safeharbor.referrals.models import Referral
 
     built_at = datetime.datetime.fromisoformat(meta["built_at"])
     made, _by_model = Referral.objects.filter(created_at__gt=built_at).delete()
-    extra = AuditEvent.objects.filter(seq__gt=meta["audit_seq"])
-    events = extra.count()
-    if events:
-        with transaction.atomic():
-            triggers.remove(connection)
-            extra._raw_delete(extra.db)
-            triggers.install(connection)
-            AuditChainHead.objects.filter(pk=1).update(
-                seq=meta["audit_seq"], hash=meta["audit_hash"]
-            )
+    events = trim_audit_trail(meta["audit_seq"], meta["audit_hash"])
     return made, events
 
 

@@ -144,3 +144,28 @@ def wait_for_quiet(threshold: float, patience_s: float, log: Callable[[str], Non
     if waited:
         log(f"waited {waited} s for the load average (now {os.getloadavg()[0]:.1f})")
     return waited
+
+
+def trim_audit_trail(after_seq: int, head_hash: str) -> int:
+    """Remove the audit events (and their list links) after ``after_seq`` and point the chain
+    head back at ``head_hash``, so that every run measures at exactly the built scale; returns
+    how many events went.
+
+    The trail is append-only by trigger; in a throw-away benchmark database the triggers are
+    lifted for the delete and put back, as the project's own ``flush`` command does for tests."""
+    from django.db import connection, transaction
+
+    from safeharbor.audit import triggers
+    from safeharbor.audit.models import AuditChainHead, AuditEvent, AuditEventYouth
+
+    extra = AuditEvent.objects.filter(seq__gt=after_seq)
+    count = extra.count()
+    if count:
+        with transaction.atomic():
+            triggers.remove(connection)
+            links = AuditEventYouth.objects.filter(event__gt=after_seq)
+            links._raw_delete(links.db)
+            extra._raw_delete(extra.db)
+            triggers.install(connection)
+            AuditChainHead.objects.filter(pk=1).update(seq=after_seq, hash=head_hash)
+    return count

@@ -48,6 +48,34 @@ class AuditEvent(models.Model):
         return f"#{self.seq} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
 
 
+class AuditEventYouth(models.Model):
+    """A youth whose name a list event showed: one row per name, one event per page.
+
+    The event's ``object_id`` is a digest of its youth ids (``audit.listing``), so the hash chain
+    covers these rows too: ``audit_verify`` recomputes the digest from them. Append-only, like
+    the events (database triggers refuse update and delete).
+    """
+
+    pk = models.CompositePrimaryKey("event_id", "youth_id")
+    event = models.ForeignKey(
+        AuditEvent,
+        on_delete=models.PROTECT,
+        to_field="seq",
+        db_column="event_seq",
+        db_index=False,  # the primary key leads with it
+        related_name="youth_links",
+    )
+    youth_id = models.UUIDField(_("youth"))
+
+    class Meta:
+        indexes = [models.Index(fields=["youth_id", "event"], name="audit_link_youth_idx")]
+        verbose_name = _("youth named by an audit event")
+        verbose_name_plural = _("youth named by audit events")
+
+    def __str__(self) -> str:
+        return f"#{self.event_id} {self.youth_id}"
+
+
 class AuditChainHead(models.Model):
     """The single row holding the last event's hash; locked by every writer of the trail."""
 

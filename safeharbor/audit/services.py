@@ -1,10 +1,10 @@
-"""Writing the audit trail. ``record`` (one event) and ``record_each_youth`` (one per row of a
-list) are the only ways in."""
+"""Writing the audit trail. ``record`` (one event) and ``record_listed_youth`` (one event for a
+list, naming each youth it showed) are the only ways in."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,8 @@ from safeharbor.core.client_ip import client_ip
 
 from .choices import AuditAction
 from .hashing import event_hash
-from .models import AuditChainHead, AuditEvent
+from .listing import listed_youth_digest
+from .models import AuditChainHead, AuditEvent, AuditEventYouth
 
 
 def _client_ip(request: HttpRequest | None) -> str | None:
@@ -41,87 +42,116 @@ class _Who:
         return cls(user=user, label=label, ip_address=_client_ip(request))
 
 
-def _relax_commit_for_read_only_events() -> None:
-    """On PostgreSQL, an audit-only transaction (a read being recorded) commits without waiting
-    for the WAL flush; events that describe a write commit with that write, synchronously.
+def _lock_head(connection: BaseDatabaseWrapper) -> tuple[int, str]:
+    """Lock the chain head for the rest of the surrounding transaction and read it.
 
-    A crash can then lose at most the last fraction of a second of read events, whole: the
-    events and the chain head commit together, so the chain stays verifiable. This keeps
-    auditing a read to a fraction of a millisecond instead of an fsync (docs/decisions/0008).
+    ``FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers. So
+    concurrent writers queue instead of forking the chain.
+
+    On PostgreSQL, an audit-only transaction (a read being recorded) also commits without waiting
+    for the WAL flush (``set_config(..., true)`` is ``SET LOCAL``, in the same round trip); events
+    that describe a write commit with that write, synchronously. A crash can then lose at most the
+    last fraction of a second of read events, whole: the events and the chain head commit
+    together, so the chain stays verifiable (docs/decisions/0008).
+    """
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            audit_only = len(connection.atomic_blocks) == 1
+            cursor.execute(
+                "SELECT seq, hash, CASE WHEN %s THEN "  # noqa: S608  (the name comes from the model)
+                "set_config('synchronous_commit', 'off', true) END "
+                f"FROM {table} WHERE id = 1 FOR UPDATE",
+                [audit_only],
+            )
+        else:
+            cursor.execute(f"SELECT seq, hash FROM {table} WHERE id = 1")  # noqa: S608
+        seq, hash_ = cursor.fetchone()[:2]
+    return seq, hash_
+
+
+def _append(who: _Who, entry: dict[str, Any], links: Sequence[uuid.UUID] = ()) -> AuditEvent:
+    """Chain one event after the head and insert it, with ``links`` (the youth a list event
+    named); the caller holds the transaction, so the event commits or rolls back with the write
+    it describes.
+
+    Two round trips on PostgreSQL: lock and read the head; then one statement that moves the
+    head, inserts the links and inserts the event (``WITH`` clauses; the links' foreign key is
+    checked at commit). Plain SQL rather than the ORM's ``save``/``bulk_create``, which spent
+    most of a list page's audit preparing values (docs/performance.md, foundation).
     """
     connection = transaction.get_connection()
-    if connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-
-
-def _append(who: _Who, entries: list[dict[str, Any]]) -> list[AuditEvent]:
-    """Chain ``entries`` after the head and insert them; the caller holds the transaction.
-
-    The chain head is locked for the rest of the surrounding transaction (``FOR UPDATE`` on
-    PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers), so concurrent writers
-    queue instead of forking the chain. Called inside a service's transaction, the events commit
-    or roll back with the write they describe.
-    """
-    _relax_commit_for_read_only_events()
-    head = AuditChainHead.objects.select_for_update().get(pk=1)
-    at = clock.now()
-    events = []
-    for entry in entries:
-        event = AuditEvent(
-            seq=head.seq + 1,
-            at=at,
-            actor=who.user,
-            actor_label=who.label,
-            ip_address=who.ip_address,
-            prev_hash=head.hash,
-            **entry,
-        )
-        event.hash = event_hash(event)
-        head.seq, head.hash = event.seq, event.hash
-        events.append(event)
-    _insert(transaction.get_connection(), events)
-    head.save(update_fields=["seq", "hash"])
-    return events
-
-
-# Columns in insert order; every event of one ``_append`` shares its time, actor and address.
-_SHARED = ("at", "actor", "actor_label", "ip_address")
-_OWN = ("seq", "action", "object_type", "object_id", "category", "reason", "prev_hash", "hash")
-_INSERT_BATCH = 500
-
-
-def _insert(connection: BaseDatabaseWrapper, events: list[AuditEvent]) -> None:
-    """Insert events with plain multi-row INSERTs. A list page writes one event per youth it
-    shows; ``bulk_create`` spent most of that time preparing 13 values per row through the ORM,
-    where only the youth id needs converting per row (docs/performance.md, foundation).
-    The events are not given their ``pk`` (nothing reads it)."""
-    fields = {field.name: field for field in AuditEvent._meta.concrete_fields}
-    first = events[0]
-    shared = [
-        fields[name].get_db_prep_save(getattr(first, fields[name].attname), connection)
-        for name in _SHARED
-    ]
-    youth_field = fields["youth_id"]
-    columns = ", ".join(
-        connection.ops.quote_name(fields[name].column or name)
-        for name in (*_SHARED, *_OWN, "youth_id")
+    seq, prev_hash = _lock_head(connection)
+    event = AuditEvent(
+        seq=seq + 1,
+        at=clock.now(),
+        actor=who.user,
+        actor_label=who.label,
+        ip_address=who.ip_address,
+        prev_hash=prev_hash,
+        **entry,
     )
-    table = connection.ops.quote_name(AuditEvent._meta.db_table)
-    row = "(" + ", ".join(["%s"] * (len(_SHARED) + len(_OWN) + 1)) + ")"
+    event.hash = event_hash(event)
+    statements = [
+        _move_head(connection, event),
+        *_link_inserts(connection, event.seq, links),
+        _event_insert(connection, event),
+    ]
     with connection.cursor() as cursor:
-        for start in range(0, len(events), _INSERT_BATCH):
-            batch = events[start : start + _INSERT_BATCH]
-            params: list[Any] = []
-            for event in batch:
-                params += shared
-                params += [getattr(event, name) for name in _OWN]
-                params.append(youth_field.get_db_prep_save(event.youth_id, connection))
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) "  # noqa: S608  (names come from the model)
-                f"VALUES {', '.join([row] * len(batch))}",
-                params,
-            )
+        if connection.vendor == "postgresql":
+            cursor.execute(*_as_one_statement(statements))
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+    return event
+
+
+_Statement = tuple[str, list[Any]]
+
+
+def _as_one_statement(statements: list[_Statement]) -> _Statement:
+    """PostgreSQL runs data-modifying ``WITH`` clauses once each, whether or not they are read."""
+    *first, (last_sql, last_params) = statements
+    clauses = ", ".join(f"s{n} AS ({sql})" for n, (sql, _params) in enumerate(first))
+    params = [param for _sql, statement_params in first for param in statement_params]
+    return f"WITH {clauses} {last_sql}", params + last_params
+
+
+def _move_head(connection: BaseDatabaseWrapper, event: AuditEvent) -> _Statement:
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    sql = f"UPDATE {table} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608  (model's name)
+    return sql, [event.seq, event.hash]
+
+
+def _event_insert(connection: BaseDatabaseWrapper, event: AuditEvent) -> _Statement:
+    """The event's row; it is not given its ``pk`` (nothing reads it)."""
+    fields = [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    params = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES ({values})", params  # noqa: S608
+
+
+# A list longer than this is linked in several inserts (SQLite's bound-parameter limit).
+_LINKS_PER_INSERT = 500
+
+
+def _link_inserts(
+    connection: BaseDatabaseWrapper, seq: int, youth_ids: Sequence[uuid.UUID]
+) -> list[_Statement]:
+    youth_field = AuditEventYouth._meta.get_field("youth_id")
+    table = connection.ops.quote_name(AuditEventYouth._meta.db_table)
+    statements = []
+    for start in range(0, len(youth_ids), _LINKS_PER_INSERT):
+        batch = youth_ids[start : start + _LINKS_PER_INSERT]
+        params: list[Any] = []
+        for youth_id in batch:
+            params += [seq, youth_field.get_db_prep_save(youth_id, connection)]
+        rows = ", ".join(["(%s, %s)"] * len(batch))
+        sql = f"INSERT INTO {table} (event_seq, youth_id) VALUES {rows}"  # noqa: S608
+        statements.append((sql, params))
+    return statements
 
 
 @transaction.atomic
@@ -146,7 +176,7 @@ def record(
         "category": category,
         "reason": reason[:500],
     }
-    return _append(_Who.of(actor, actor_label, request), [entry])[0]
+    return _append(_Who.of(actor, actor_label, request), entry)
 
 
 def record_object(
@@ -173,7 +203,7 @@ def record_object(
 
 
 @transaction.atomic
-def record_each_youth(
+def record_listed_youth(
     *,
     actor: Any,
     action: AuditAction | str,
@@ -181,20 +211,23 @@ def record_each_youth(
     youth_ids: Iterable[uuid.UUID],
     category: str,
     request: HttpRequest | None = None,
-) -> list[AuditEvent]:
-    """One event per youth shown (a list page), in one insert, so that each youth's
-    "who accessed this record" shows the lists their name appeared on."""
-    entries = [
-        {
-            "action": str(action),
-            "object_type": object_type,
-            "object_id": str(youth_id),
-            "youth_id": youth_id,
-            "category": category,
-            "reason": "",
-        }
-        for youth_id in youth_ids
-    ]
-    if not entries:
-        return []
-    return _append(_Who.of(actor, "", request), entries)
+) -> AuditEvent | None:
+    """One event for a list page, with a link row per youth it showed, so that each youth's
+    "who accessed this record" shows the lists their name appeared on.
+
+    The event's ``object_id`` is the digest of those youth ids, so the hash chain covers the
+    links. One chained event a page instead of one per row: a caseload page's 50 events cost
+    4.5-6 ms; this costs one event and one narrow insert (docs/performance.md, foundation).
+    """
+    listed = sorted(set(youth_ids))
+    if not listed:
+        return None
+    entry = {
+        "action": str(action),
+        "object_type": object_type,
+        "object_id": listed_youth_digest(listed),
+        "youth_id": None,
+        "category": category,
+        "reason": "",
+    }
+    return _append(_Who.of(actor, "", request), entry, links=listed)

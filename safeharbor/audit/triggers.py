@@ -1,49 +1,65 @@
-"""Database triggers that make the audit table append-only, for SQLite and PostgreSQL."""
+"""Database triggers that make the audit tables append-only, for SQLite and PostgreSQL."""
 
+from collections.abc import Iterable
 from typing import Any
 
-TABLE = "audit_auditevent"
+EVENTS = "audit_auditevent"
+YOUTH_LINKS = "audit_auditeventyouth"
+TABLES = (EVENTS, YOUTH_LINKS)
 MESSAGE = "audit events are append-only"
 
-_SQLITE_INSTALL = [
-    f"CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON {TABLE} "
-    f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END",
-    f"CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON {TABLE} "
-    f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END",
-]
-_SQLITE_REMOVE = [
-    "DROP TRIGGER IF EXISTS audit_no_update",
-    "DROP TRIGGER IF EXISTS audit_no_delete",
-]
-_PG_INSTALL = [
+# SQLite trigger names are global to the database; the events table keeps its first names.
+_SQLITE_PREFIX = {EVENTS: "audit", YOUTH_LINKS: "audit_link"}
+
+_PG_FUNCTION = (
     "CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS "
-    f"$$ BEGIN RAISE EXCEPTION '{MESSAGE}'; END $$",
-    f"CREATE OR REPLACE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON {TABLE} "
-    "FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()",
-    f"CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {TABLE} "
-    "FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()",
-]
-_PG_REMOVE = [
-    f"DROP TRIGGER IF EXISTS audit_no_change ON {TABLE}",
-    f"DROP TRIGGER IF EXISTS audit_no_truncate ON {TABLE}",
-]
+    f"$$ BEGIN RAISE EXCEPTION '{MESSAGE}'; END $$"
+)
 
 
-def _statements(vendor: str, install: bool) -> list[str]:
+def _sqlite(table: str, install: bool) -> list[str]:
+    prefix = _SQLITE_PREFIX[table]
+    if not install:
+        return [f"DROP TRIGGER IF EXISTS {prefix}_no_{verb}" for verb in ("update", "delete")]
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {prefix}_no_{verb} BEFORE {verb.upper()} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
+        for verb in ("update", "delete")
+    ]
+
+
+def _postgresql(table: str, install: bool) -> list[str]:
+    if not install:
+        return [
+            f"DROP TRIGGER IF EXISTS audit_no_change ON {table}",
+            f"DROP TRIGGER IF EXISTS audit_no_truncate ON {table}",
+        ]
+    return [
+        _PG_FUNCTION,
+        f"CREATE OR REPLACE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()",
+        f"CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()",
+    ]
+
+
+def _statements(vendor: str, table: str, install: bool) -> list[str]:
     if vendor == "postgresql":
-        return _PG_INSTALL if install else _PG_REMOVE
+        return _postgresql(table, install)
     if vendor == "sqlite":
-        return _SQLITE_INSTALL if install else _SQLITE_REMOVE
+        return _sqlite(table, install)
     raise NotImplementedError(f"No append-only triggers for the {vendor} database.")
 
 
-def install(connection: Any) -> None:
+def install(connection: Any, tables: Iterable[str] = TABLES) -> None:
     with connection.cursor() as cursor:
-        for sql in _statements(connection.vendor, install=True):
-            cursor.execute(sql)
+        for table in tables:
+            for sql in _statements(connection.vendor, table, install=True):
+                cursor.execute(sql)
 
 
-def remove(connection: Any) -> None:
+def remove(connection: Any, tables: Iterable[str] = TABLES) -> None:
     with connection.cursor() as cursor:
-        for sql in _statements(connection.vendor, install=False):
-            cursor.execute(sql)
+        for table in tables:
+            for sql in _statements(connection.vendor, table, install=False):
+                cursor.execute(sql)

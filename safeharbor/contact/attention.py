@@ -45,7 +45,7 @@ from safeharbor.access.choices import Action, Category
 from safeharbor.access.policy import YouthAccess, access_for_many, visible_youth
 from safeharbor.accounts.choices import Role
 from safeharbor.audit.choices import AuditAction
-from safeharbor.audit.services import record_each_youth
+from safeharbor.audit.services import record_listed_youth
 from safeharbor.core import clock
 from safeharbor.youth import attention as youth_attention
 from safeharbor.youth.choices import TeamRole
@@ -442,7 +442,8 @@ def attention_page(
     request: HttpRequest | None = None,
     strict: bool = False,
 ) -> AttentionPage:
-    """One page of the actor's items; names only where identity is shared; audited per youth.
+    """One page of the actor's items; names only where identity is shared; audited as one list
+    event linked to each youth named.
 
     ``strict`` (the API): a page that does not exist is a 404 instead of the nearest page."""
     now = clock.now()
@@ -499,7 +500,7 @@ def attention_page(
         )
     shown_categories: set[str] = {Category.IDENTITY, Category.MISSING_EPISODES}
     shown_categories |= {item.category for item in page_items}
-    record_each_youth(
+    record_listed_youth(
         actor=actor,
         action=AuditAction.LIST,
         object_type="contact.attention",

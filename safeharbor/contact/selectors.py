@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest
 from safeharbor.access.choices import Action, Category
 from safeharbor.access.policy import YouthAccess, visible_youth
 from safeharbor.audit.choices import AuditAction
-from safeharbor.audit.services import record, record_each_youth
+from safeharbor.audit.services import record, record_listed_youth
 from safeharbor.core import clock
 from safeharbor.youth.selectors import youth_get
 
@@ -409,10 +409,11 @@ def _worker_check_ins(user: User, now: datetime.datetime) -> QuerySet[CheckIn]:
 
 
 def check_ins_for_worker(*, actor: User, request: HttpRequest | None = None) -> list[CheckIn]:
-    """The actor's own upcoming check-ins (the calendar page), audited per youth shown."""
+    """The actor's own upcoming check-ins (the calendar page), audited as one list event
+    linked to each youth shown."""
     now = clock.now()
     check_ins = [c for c in _worker_check_ins(actor, now) if c.scheduled_for >= now]
-    record_each_youth(
+    record_listed_youth(
         actor=actor,
         action=AuditAction.LIST,
         object_type="contact.checkin",
@@ -431,7 +432,7 @@ class Feed:
 
 def calendar_feed(*, token: str, request: HttpRequest | None = None) -> Feed:
     """The feed behind a token; 404 for an unknown token or a user who no longer works with
-    youth records. Audited as the feed's owner, one event per youth in it."""
+    youth records. Audited as the feed's owner, one list event linked to each youth in it."""
     try:
         feed = CalendarFeed.objects.select_related("user").get(token_hash=feed_token_hash(token))
     except (CalendarFeed.DoesNotExist, UnicodeEncodeError) as exc:
@@ -440,7 +441,7 @@ def calendar_feed(*, token: str, request: HttpRequest | None = None) -> Feed:
     if not (user.is_active and user.works_with_youth_data):
         raise Http404
     check_ins = list(_worker_check_ins(user, clock.now()))
-    record_each_youth(
+    record_listed_youth(
         actor=user,
         action=AuditAction.LIST,
         object_type="contact.calendarfeed",

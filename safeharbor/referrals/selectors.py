@@ -31,7 +31,7 @@ from safeharbor.access.policy import (
 )
 from safeharbor.accounts.choices import Role
 from safeharbor.audit.choices import AuditAction
-from safeharbor.audit.services import record_each_youth, record_object
+from safeharbor.audit.services import record_listed_youth, record_object
 from safeharbor.core import clock
 from safeharbor.youth.selectors import youth_get
 
@@ -107,7 +107,7 @@ def _rows(
 
 
 def _audit_list(actor: User, rows: list[Row], request: HttpRequest | None, what: str) -> None:
-    record_each_youth(
+    record_listed_youth(
         actor=actor,
         action=AuditAction.LIST,
         object_type=f"referrals.{what}",

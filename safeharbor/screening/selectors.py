@@ -31,7 +31,7 @@ from safeharbor.access.choices import Action, Category
 from safeharbor.access.policy import YouthAccess, access_for_many, visible_youth
 from safeharbor.accounts.choices import Role
 from safeharbor.audit.choices import AuditAction
-from safeharbor.audit.services import record, record_each_youth
+from safeharbor.audit.services import record, record_listed_youth
 from safeharbor.core import clock
 from safeharbor.youth.models import CareTeamMember, Youth
 from safeharbor.youth.selectors import youth_get
@@ -493,7 +493,7 @@ def screenings_due(
 ) -> DueList:
     """What is due and overdue for the actor's caseload (or, for a supervisor, their agency).
 
-    One ``list`` event per youth shown, against that youth (categories identity and screening).
+    One ``list`` event linked to each youth shown (categories identity and screening).
     """
     scope_name, youths = due_scope(actor, scope)
     related = _of_scope(youths, actor.agency_id_or_none if scope_name == "agency" else None)
@@ -563,7 +563,7 @@ def screenings_due(
     ]
     shown = {row.youth.pk for row in trigger_rows + report_rows if row.display_name}
     shown |= {row.youth.pk for s in sections for row in s.rows if row.display_name}
-    record_each_youth(
+    record_listed_youth(
         actor=actor,
         action=AuditAction.LIST,
         object_type="screening.due",

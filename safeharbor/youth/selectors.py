@@ -20,7 +20,7 @@ from safeharbor.access.policy import (
     visible_youth,
 )
 from safeharbor.audit.choices import AuditAction
-from safeharbor.audit.services import record, record_each_youth
+from safeharbor.audit.services import record, record_listed_youth
 from safeharbor.core import clock
 from safeharbor.core.crypto import blind_index
 
@@ -79,7 +79,7 @@ def youth_list_rows(
         )
         for youth in youths
     ]
-    record_each_youth(
+    record_listed_youth(
         actor=actor,
         action=AuditAction.LIST,
         object_type="youth.youth",

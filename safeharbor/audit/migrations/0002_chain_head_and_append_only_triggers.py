@@ -13,13 +13,13 @@ def create_head(apps, schema_editor):
 def install_triggers(apps, schema_editor):
     from safeharbor.audit import triggers
 
-    triggers.install(schema_editor.connection)
+    triggers.install(schema_editor.connection, tables=[triggers.EVENTS])
 
 
 def remove_triggers(apps, schema_editor):
     from safeharbor.audit import triggers
 
-    triggers.remove(schema_editor.connection)
+    triggers.remove(schema_editor.connection, tables=[triggers.EVENTS])
 
 
 class Migration(migrations.Migration):

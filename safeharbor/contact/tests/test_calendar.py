@@ -49,7 +49,7 @@ def test_the_feed_has_record_numbers_and_times_never_names(world, check_in):
     assert start == check_in.scheduled_for
     assert events[0].decoded("DTEND") - start == 45 * (HOUR / 60)
     assert AuditEvent.objects.filter(
-        object_type="contact.calendarfeed", youth_id=world.maya.pk, action="list"
+        object_type="contact.calendarfeed", youth_links__youth_id=world.maya.pk, action="list"
     ).exists()
 
 

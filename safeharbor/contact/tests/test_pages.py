@@ -223,7 +223,7 @@ def test_the_attention_page_links_each_row_to_its_action(world, now):
     assert "May Quillfeather" in body  # the worker's own youth, by name
     assert 'data-remaining="' in body  # the live clock
     assert AuditEvent.objects.filter(
-        object_type="contact.attention", youth_id=world.maya.pk
+        object_type="contact.attention", youth_links__youth_id=world.maya.pk
     ).exists()
 
 

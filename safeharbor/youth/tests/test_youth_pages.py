@@ -81,8 +81,9 @@ def test_anonymous_is_sent_to_login(client, path):
 def test_a_list_audits_each_name_it_shows_against_that_youth(world):
     client = verified_client(world.county_caseworker)
     client.get(reverse("youth:caseload"))
-    event = AuditEvent.objects.get(action="list", youth_id=world.maya.pk)
+    event = AuditEvent.objects.get(action="list", youth_links__youth_id=world.maya.pk)
     assert event.actor == world.county_caseworker
+    assert event.object_type == "youth.youth"
 
 
 def test_a_list_does_not_show_a_name_that_consent_does_not_share(world):
@@ -106,7 +107,9 @@ def test_a_list_does_not_show_a_name_that_consent_does_not_share(world):
     assert world.maya.record_number in body
     assert "Quillfeather" not in body
     assert "Name not shared with your agency" in body
-    assert not AuditEvent.objects.filter(action="list", youth_id=world.maya.pk).exists()
+    assert not AuditEvent.objects.filter(
+        action="list", youth_links__youth_id=world.maya.pk
+    ).exists()
 
 
 def test_signed_in_pages_are_never_cached(world):

@@ -1,0 +1,22 @@
+"""The digest that binds a list event to the youth it named (``AuditEventYouth``)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+
+# ``object_id`` holds at most 64 characters: this prefix and 50 hex digits (200 bits) of SHA-256.
+PREFIX = "youths-sha256:"
+_DIGITS = 64 - len(PREFIX)
+
+
+def listed_youth_digest(youth_ids: Iterable[uuid.UUID | str]) -> str:
+    """The ``object_id`` of a list event: the digest of its youth ids, sorted, one per line."""
+    canonical = "\n".join(sorted({str(uuid.UUID(str(youth_id))) for youth_id in youth_ids}))
+    return PREFIX + hashlib.sha256(canonical.encode("ascii")).hexdigest()[:_DIGITS]
+
+
+def names_youth(object_id: str) -> bool:
+    """Whether an event's ``object_id`` is such a digest, i.e. it has ``AuditEventYouth`` rows."""
+    return object_id.startswith(PREFIX)
