@@ -45,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "safeharbor.accounts.middleware.SlidingSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -120,10 +121,13 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Idle timeout: the session expires this many seconds after the last request.
+# Idle timeout: the session expires this many seconds after the last request, less at most
+# SAFEHARBOR_SESSION_REFRESH_SECONDS (accounts.middleware.SlidingSessionMiddleware saves the new
+# expiry at most that often, instead of writing the session on every request).
 SAFEHARBOR_IDLE_TIMEOUT = env.int("SAFEHARBOR_IDLE_TIMEOUT", default=15 * 60)
+SAFEHARBOR_SESSION_REFRESH_SECONDS = 60
 SESSION_COOKIE_AGE = SAFEHARBOR_IDLE_TIMEOUT
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

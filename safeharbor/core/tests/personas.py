@@ -19,6 +19,7 @@ from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from safeharbor.accounts.choices import AgencyKind, Role
+from safeharbor.accounts.middleware import session_mark_refreshed
 from safeharbor.accounts.models import Agency, User
 from safeharbor.accounts.services import agency_create, user_create
 from safeharbor.youth.models import Youth
@@ -118,5 +119,6 @@ def verified_client(user: User) -> Client:
     device = TOTPDevice.objects.create(user=user, name="test device", confirmed=True)
     session = client.session
     session["otp_device_id"] = device.persistent_id
+    session_mark_refreshed(session)  # as a real sign-in's response does
     session.save()
     return client
