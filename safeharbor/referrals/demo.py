@@ -197,6 +197,7 @@ STORIES = (
         ),
     ),
 )
+SENT_TODAY = next(story for story in STORIES if story.name == "sent_today")
 
 
 @dataclass
@@ -353,21 +354,14 @@ def _tell(
     return moves
 
 
-def _consent(world: _World, summary: ReferralsDemoSummary) -> None:
+def _consent(world: _World, summary: ReferralsDemoSummary, now: datetime.datetime) -> None:
     """A live consent naming the clinic for identity and referrals, for one youth referred
     there whose care team does not include the clinic (so it is the consent that shows the
     clinic the youth's name and the note)."""
     clinic = Agency.objects.filter(name=CONSENTED_AGENCY).first()
     if clinic is None:
         return
-    referral = (
-        Referral.objects.filter(receiving_agency=clinic)
-        .exclude(status=Status.DRAFT)
-        .exclude(youth__care_team__user__membership__agency=clinic)
-        .select_related("youth__owning_agency")
-        .order_by("sent_at", "pk")
-        .first()
-    )
+    referral = _referral_outside_the_clinics_care(world, summary, clinic, now)
     if referral is None:
         return
     today = clock.today()
@@ -384,6 +378,39 @@ def _consent(world: _World, summary: ReferralsDemoSummary) -> None:
         expires_on=today + datetime.timedelta(days=180),
     )
     summary.consents += 1
+
+
+def _referral_outside_the_clinics_care(
+    world: _World, summary: ReferralsDemoSummary, clinic: Agency, now: datetime.datetime
+) -> Referral | None:
+    """The first sent referral to the clinic for a youth it does not care for. Record numbers
+    (and so the order youth are dealt stories in) are random, so where chance sent every
+    clinic referral to youth already in its care, one more is made."""
+    candidates = (
+        Referral.objects.filter(receiving_agency=clinic)
+        .exclude(status=Status.DRAFT)
+        .exclude(youth__care_team__user__membership__agency=clinic)
+        .select_related("youth__owning_agency")
+        .order_by("sent_at", "pk")
+    )
+    referral = candidates.first()
+    if referral is not None:
+        return referral
+    cared_for = set(
+        CareTeamMember.objects.filter(user__membership__agency=clinic).values_list(
+            "youth_id", flat=True
+        )
+    )
+    youth = next(
+        (y for y in world.youths if y.pk not in cared_for and y.owning_agency_id != clinic.pk),
+        None,
+    )
+    service = next((s for s in world.on_platform if s.organization.agency_id == clinic.pk), None)
+    if youth is None or service is None:
+        return None
+    summary.moves += _tell(world, youth, SENT_TODAY, service, now)
+    summary.referrals += 1
+    return candidates.first()
 
 
 @transaction.atomic
@@ -419,5 +446,5 @@ def seed_referrals_demo(*, seed: int) -> ReferralsDemoSummary:
             continue
         summary.moves += _tell(world, youth, story, service, now)
         summary.referrals += 1
-    _consent(world, summary)
+    _consent(world, summary, now)
     return summary

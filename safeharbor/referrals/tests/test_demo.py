@@ -5,6 +5,7 @@ The demo is seeded once for the module (``seed_demo`` with a small county) and r
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,14 +13,16 @@ import pytest
 from django.db import transaction
 
 from safeharbor.access.choices import Category
-from safeharbor.accounts.models import User
+from safeharbor.accounts.models import Agency, User
 from safeharbor.audit.models import AuditEvent
 from safeharbor.core import clock
 from safeharbor.referrals import deadlines, selectors, workflow
+from safeharbor.referrals import demo as referrals_demo
 from safeharbor.referrals.choices import Outcome, Status
 from safeharbor.referrals.models import Referral, ReferralEvent
+from safeharbor.youth.choices import TeamRole
 from safeharbor.youth.demo import seed_demo
-from safeharbor.youth.models import ConsentToShare
+from safeharbor.youth.models import CareTeamMember, ConsentToShare
 
 YOUTH = 40
 
@@ -128,3 +131,29 @@ def test_a_live_consent_shows_the_clinic_the_youth_and_the_note() -> None:
     assert referral is not None
     view = selectors.referral_detail(actor=clinician, referral_id=referral.pk)
     assert (view.show_identity, view.show_note) == (True, True)
+
+
+def test_the_demo_makes_the_consented_referral_when_chance_did_not() -> None:
+    """Youth are dealt stories in record-number order, and record numbers are random: if every
+    referral to the clinic went to a youth it already cares for, the demo refers one more."""
+    clinic = Agency.objects.get(name=referrals_demo.CONSENTED_AGENCY)
+    clinician = User.objects.get(username="clinician")
+    for youth_id in set(
+        Referral.objects.filter(receiving_agency=clinic).values_list("youth_id", flat=True)
+    ):
+        CareTeamMember.objects.create(
+            youth_id=youth_id,
+            user=clinician,
+            team_role=TeamRole.CLINICIAN,
+            starts_on=clock.today(),
+        )
+    summary = referrals_demo.ReferralsDemoSummary()
+    world = referrals_demo._World(random.Random(1))  # noqa: S311
+    referral = referrals_demo._referral_outside_the_clinics_care(
+        world, summary, clinic, clock.now()
+    )
+    assert referral is not None
+    assert referral.receiving_agency == clinic
+    assert referral.status != Status.DRAFT
+    assert not referral.youth.care_team.filter(user__membership__agency=clinic).exists()
+    assert summary.referrals == 1
