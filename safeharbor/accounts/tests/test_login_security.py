@@ -286,3 +286,13 @@ def test_home_sends_each_role_somewhere_it_may_go(world, persona, lands_on):
     else:
         assert response.status_code == 200
         assert "does not open individual youth records" in response.content.decode()
+
+
+def test_a_signed_in_request_loads_the_membership_with_the_user(world: World) -> None:
+    client = verified_client(world.county_caseworker)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("youth:caseload"))
+    assert response.status_code == 200
+    assert response.wsgi_request.user.role == world.county_caseworker.role
+    on_their_own = [q["sql"] for q in queries if 'FROM "accounts_membership"' in q["sql"]]
+    assert on_their_own == []
