@@ -439,12 +439,14 @@ def _open_reports(scope: Q, now: datetime.datetime) -> list[IdentificationRow]:
 
 
 def _rescreens_due(
-    scope: QuerySet[Youth], interval: RescreenInterval, now: datetime.datetime, page: int
+    scope: QuerySet[Youth],
+    interval: RescreenInterval,
+    versions: list[int],
+    now: datetime.datetime,
+    page: int,
 ) -> tuple[list[_Item], int]:
-    """One page of the youth due (or due within ``DUE_SOON_DAYS``) for a routine rescreen."""
-    versions = list(
-        Instrument.objects.filter(url=interval.instrument_url).values_list("pk", flat=True)
-    )
+    """One page of the youth due (or due within ``DUE_SOON_DAYS``) for a routine rescreen by
+    the instrument whose versions (ids) are ``versions``."""
     every = datetime.timedelta(days=interval.days)
     cutoff = now + datetime.timedelta(days=DUE_SOON_DAYS) - every
     completed = Screening.objects.filter(
@@ -519,13 +521,22 @@ def screenings_due(
     intervals = list(
         RescreenInterval.objects.filter(agency_id__in=agency_ids).order_by("instrument_url")
     )
-    titles = dict(
+    # Every version of each instrument in one query: their ids, and the newest one's title.
+    titles: dict[str, str] = {}
+    versions: dict[str, list[int]] = {}
+    for url, title, pk in (
         Instrument.objects.filter(url__in=[i.instrument_url for i in intervals])
         .order_by("created_at")
-        .values_list("url", "title")
-    )
+        .values_list("url", "title", "pk")
+    ):
+        titles[url] = title
+        versions.setdefault(url, []).append(pk)
     rescreen_items = [
-        (interval, *_rescreens_due(youths, interval, now, page)) for interval in intervals
+        (
+            interval,
+            *_rescreens_due(youths, interval, versions.get(interval.instrument_url, []), now, page),
+        )
+        for interval in intervals
     ]
     drafts = list(
         Screening.objects.filter(administered_by=actor, status=ScreeningStatus.DRAFT)
