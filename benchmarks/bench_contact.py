@@ -32,7 +32,6 @@ youth listed) and the template. No network, no web server.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import hashlib
 import json
@@ -42,7 +41,7 @@ import random
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -50,9 +49,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.common import (  # noqa: E402  (after the project root is on sys.path)
+    build_step,
     database_exists,
     db_config,
     drop_and_create,
+    logger,
     read_meta,
     summary,
     verified_client,
@@ -85,16 +86,7 @@ FULL = Scale(youth=10_000, attempts=1_000_000, episodes=20_000, requests=200, wa
 QUICK = Scale(youth=1_000, attempts=50_000, episodes=2_000, requests=40, warmup=5)
 
 
-def log(message: str) -> None:
-    print(f"[bench {NAME}] {message}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def timed(steps: dict[str, float], name: str) -> Iterator[None]:
-    t0 = time.perf_counter()
-    yield
-    steps[name] = round(time.perf_counter() - t0, 1)
-    log(f"{name}: {steps[name]} s")
+log = logger(NAME)
 
 
 # --------------------------------------------------------------------------- database set-up
@@ -268,7 +260,7 @@ def build(scale: Scale) -> dict[str, float]:
             if measured
             else probation[(index - measured_youth) // scale.caseload]
         )
-    with timed(steps, "youth"), transaction.atomic():
+    with build_step(steps, "youth", log), transaction.atomic():
         Youth.objects.bulk_create(youth, batch_size=1000)
         Youth.objects.update(created_at=now - datetime.timedelta(days=800))
         members = [
@@ -298,7 +290,7 @@ def build(scale: Scale) -> dict[str, float]:
     extra = scale.attempts - per_youth * scale.youth
     channels = list(Channel.values)
     not_reached = [o for o in Outcome.values if o != Outcome.REACHED]
-    with timed(steps, "contact_attempts"):
+    with build_step(steps, "contact_attempts", log):
         batch: list[ContactAttempt] = []
         for index, (y, lead) in enumerate(zip(youth, leads, strict=True)):
             count = per_youth + (1 if index < extra else 0)
@@ -335,7 +327,7 @@ def build(scale: Scale) -> dict[str, float]:
             ContactAttempt.objects.bulk_create(batch, batch_size=5000)
 
     # Missing episodes: mostly closed, reported and screened; ~3% open, ~1% awaiting screening.
-    with timed(steps, "missing_episodes"):
+    with build_step(steps, "missing_episodes", log):
         episodes: list[MissingEpisode] = []
         open_youth: set[uuid.UUID] = set()
         for k in range(scale.episodes):

@@ -70,9 +70,11 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.common import (  # noqa: E402  (after the project root is on sys.path)
+    build_step,
     database_exists,
     db_config,
     drop_and_create,
+    logger,
     read_meta,
     verified_client,
     wait_for_quiet,
@@ -192,16 +194,7 @@ QUICK = Scale(
 )
 
 
-def log(message: str) -> None:
-    print(f"[bench {NAME}] {message}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def timed(steps: dict[str, float], name: str) -> Iterator[None]:
-    t0 = time.perf_counter()
-    yield
-    steps[name] = round(time.perf_counter() - t0, 1)
-    log(f"{name}: {steps[name]} s")
+log = logger(NAME)
 
 
 # --------------------------------------------------------------------------- database set-up
@@ -572,11 +565,11 @@ def build(scale: Scale) -> dict[str, float]:
         else:
             cursor.execute("PRAGMA cache_size = -1048576")  # 1 GiB, this connection only
     plan = _build_people(scale, steps)
-    with timed(steps, "services"):
+    with build_step(steps, "services", log):
         _build_services(scale, plan)
-    with timed(steps, "observations"):
+    with build_step(steps, "observations", log):
         _build_observations(scale, plan)
-    with timed(steps, "measured_program_records"):
+    with build_step(steps, "measured_program_records", log):
         _build_measured_records(plan)
     connections.close_all()  # measure with the settings a deployment's connection has
     return steps
@@ -785,7 +778,7 @@ def _build_people(scale: Scale, steps: dict[str, float]) -> Plan:
         )
     created_field = Youth._meta.get_field("created_at")
     updated_field = Youth._meta.get_field("updated_at")
-    with timed(steps, "youth"), transaction.atomic():
+    with build_step(steps, "youth", log), transaction.atomic():
         # Keep the records' ages (auto_now_add would stamp them all now).
         created_field.auto_now_add = False
         updated_field.auto_now = False
@@ -797,7 +790,7 @@ def _build_people(scale: Scale, steps: dict[str, float]) -> Plan:
     youth_ids = [y.pk for y in youth]
     del youth
 
-    with timed(steps, "enrolments"):
+    with build_step(steps, "enrolments", log):
         date_of = [day0 + datetime.timedelta(days=d) for d in range(DAYS + 1)]
         stamp = prepper(Enrolment, "created_at")
         prep_day = prepper(Enrolment, "starts_on")

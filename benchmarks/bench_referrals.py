@@ -58,9 +58,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.common import (  # noqa: E402  (after the project root is on sys.path)
+    build_step,
     database_exists,
     db_config,
     drop_and_create,
+    logger,
     read_meta,
     summary,
     trim_audit_trail,
@@ -120,16 +122,7 @@ FULL = Scale(youth=5_000, per_youth=20, services=400, requests=200, warmup=20)
 QUICK = Scale(youth=500, per_youth=20, services=200, requests=30, warmup=5)
 
 
-def log(message: str) -> None:
-    print(f"[bench {NAME}] {message}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def timed(steps: dict[str, float], name: str) -> Iterator[None]:
-    t0 = time.perf_counter()
-    yield
-    steps[name] = round(time.perf_counter() - t0, 1)
-    log(f"{name}: {steps[name]} s")
+log = logger(NAME)
 
 
 # --------------------------------------------------------------------------- database set-up
@@ -327,7 +320,7 @@ def build(scale: Scale) -> dict[str, float]:
     people = PeopleGenerator(SEED, today)
     steps: dict[str, float] = {}
 
-    with timed(steps, "directory"):
+    with build_step(steps, "directory", log):
         seed_directory(seed=SEED, services=scale.services)
 
     # Agencies and staff.
@@ -424,7 +417,7 @@ def build(scale: Scale) -> dict[str, float]:
             if in_county
             else probation_cw[(index - county_youth) // scale.caseload]
         )
-    with timed(steps, "youth"), transaction.atomic():
+    with build_step(steps, "youth", log), transaction.atomic():
         Youth.objects.bulk_create(youth, batch_size=1000)
         Youth.objects.update(created_at=now - 800 * DAY)
         CareTeamMember.objects.bulk_create(
@@ -478,7 +471,7 @@ def build(scale: Scale) -> dict[str, float]:
     # Keep the referrals' own times (auto_now_add would stamp them all now).
     created_field.auto_now_add = False
     try:
-        with timed(steps, "referrals"):
+        with build_step(steps, "referrals", log):
             for y, lead in zip(youth, leads, strict=True):
                 referring = y.owning_agency_id
                 for _ in range(scale.per_youth):
@@ -598,7 +591,7 @@ def build(scale: Scale) -> dict[str, float]:
     # Live consents naming the clinic for identity and referrals: three in ten of its youth.
     consented = sorted(y for y in referred_to_clinic if rng.random() < scale.consent_share)
     lead_of = {y.pk: lead for y, lead in zip(youth, leads, strict=True)}
-    with timed(steps, "consents"), transaction.atomic():
+    with build_step(steps, "consents", log), transaction.atomic():
         ConsentToShare.objects.bulk_create(
             (
                 ConsentToShare(

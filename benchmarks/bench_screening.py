@@ -40,7 +40,6 @@ middleware, the view, its queries, its audit events and the template. No network
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime
 import hashlib
 import json
@@ -57,9 +56,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from benchmarks.common import (  # noqa: E402  (after the project root is on sys.path)
+    build_step,
     database_exists,
     db_config,
     drop_and_create,
+    logger,
     read_meta,
     summary,
     verified_client,
@@ -100,8 +101,7 @@ FULL = Scale(youth=10_000, per_youth=10, other_youth=1_000, requests=200, warmup
 QUICK = Scale(youth=500, per_youth=4, other_youth=50, requests=30, warmup=5)
 
 
-def log(message: str) -> None:
-    print(f"[bench {NAME}] {message}", file=sys.stderr, flush=True)
+log = logger(NAME)
 
 
 # --------------------------------------------------------------------------- database set-up
@@ -193,14 +193,6 @@ def prepare_database(config: dict[str, Any], scale: Scale, rebuild: bool) -> dic
 # --------------------------------------------------------------------------- building the data
 
 
-@contextlib.contextmanager
-def timed(steps: dict[str, float], name: str) -> Any:
-    t0 = time.perf_counter()
-    yield
-    steps[name] = round(time.perf_counter() - t0, 1)
-    log(f"{name}: {steps[name]} s")
-
-
 def _record_numbers(rng: random.Random, count: int) -> list[str]:
     alphabet = "BCDFGHJKLMNPQRSTVWXZ23456789"
     numbers: set[str] = set()
@@ -273,7 +265,7 @@ def build(scale: Scale) -> dict[str, float]:
             )
         )
     created_field = Youth._meta.get_field("created_at")
-    with timed(steps, "youth"), transaction.atomic():
+    with build_step(steps, "youth", log), transaction.atomic():
         # Keep the records' ages (auto_now_add would stamp them all now).
         created_field.auto_now_add = False  # type: ignore[attr-defined]
         try:
@@ -293,7 +285,7 @@ def build(scale: Scale) -> dict[str, float]:
                 starts_on=today - datetime.timedelta(days=400),
             )
         )
-    with timed(steps, "care_team"), transaction.atomic():
+    with build_step(steps, "care_team", log), transaction.atomic():
         CareTeamMember.objects.bulk_create(members, batch_size=2000)
 
     ((checklist, _loaded),) = load_shipped_instruments()
@@ -308,7 +300,7 @@ def build(scale: Scale) -> dict[str, float]:
             given[link_id] = "yes" if roll < concern else ("not-known" if roll > 0.95 else "no")
         return given
 
-    with timed(steps, "screenings"):
+    with build_step(steps, "screenings", log):
         batch: list[Screening] = []
         for y in youth[: scale.youth]:
             concern = rng.choice([0.0, 0.02, 0.05, 0.1, 0.2])
@@ -365,7 +357,7 @@ def build(scale: Scale) -> dict[str, float]:
                     agency=county,
                 )
             )
-    with timed(steps, "deadlines"), transaction.atomic():
+    with build_step(steps, "deadlines", log), transaction.atomic():
         TriggerEvent.objects.bulk_create(triggers)
         VictimIdentification.objects.bulk_create(identifications)
     log(

@@ -9,8 +9,9 @@ import gc
 import json
 import math
 import os
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +170,21 @@ def trim_audit_trail(after_seq: int, head_hash: str) -> int:
             triggers.install(connection)
             AuditChainHead.objects.filter(pk=1).update(seq=after_seq, hash=head_hash)
     return count
+
+
+def logger(name: str) -> Callable[[str], None]:
+    """Benchmark ``name``'s progress lines, on stderr (stdout carries its JSON result)."""
+
+    def log(message: str) -> None:
+        print(f"[bench {name}] {message}", file=sys.stderr, flush=True)
+
+    return log
+
+
+@contextlib.contextmanager
+def build_step(steps: dict[str, float], name: str, log: Callable[[str], None]) -> Iterator[None]:
+    """Time one step of building a benchmark's data into ``steps`` (seconds) and log it."""
+    t0 = time.perf_counter()
+    yield
+    steps[name] = round(time.perf_counter() - t0, 1)
+    log(f"{name}: {steps[name]} s")
