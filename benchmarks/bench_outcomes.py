@@ -1110,7 +1110,7 @@ def _build_measured_records(plan: Plan) -> None:
     from safeharbor.contact.models import ContactAttempt, MissingEpisode
     from safeharbor.referrals.choices import NEED_CHOICES
     from safeharbor.referrals.models import Referral, ReferralEvent
-    from safeharbor.screening import scoring
+    from safeharbor.screening import scoring, services
     from safeharbor.screening.models import Screening
     from safeharbor.screening.shipped import load_shipped_instruments
 
@@ -1324,6 +1324,7 @@ def _build_measured_records(plan: Plan) -> None:
             screenings.append(screening)
     with transaction.atomic():
         Screening.objects.bulk_create(screenings, batch_size=2000)
+        services.latest_screenings_refresh(youth_ids={s.youth_id for s in screenings})
     log(
         f"measured program: {len(measured)} enrolments, {len(referrals)} referrals, "
         f"{len(attempts)} contact attempts, {len(episodes)} missing episodes, "

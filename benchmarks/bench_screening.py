@@ -210,7 +210,7 @@ def build(scale: Scale) -> dict[str, float]:
     from safeharbor.core import clock
     from safeharbor.core.crypto import blind_index
     from safeharbor.core.demo.people import PeopleGenerator
-    from safeharbor.screening import scoring
+    from safeharbor.screening import scoring, services
     from safeharbor.screening.models import (
         RescreenInterval,
         Screening,
@@ -332,6 +332,8 @@ def build(scale: Scale) -> dict[str, float]:
         if batch:
             with transaction.atomic():
                 Screening.objects.bulk_create(batch, batch_size=2000)
+    with build_step(steps, "latest_screenings", log):
+        services.latest_screenings_refresh()
 
     supervisor = ids["supervisor"]
     triggers = []

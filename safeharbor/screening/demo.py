@@ -70,6 +70,8 @@ def seed_screening_demo(*, seed: int) -> int:
             when = now - datetime.timedelta(days=age, hours=rng.randint(0, 8))
             Screening.objects.filter(pk=screening.pk).update(started_at=when, completed_at=when)
             made += 1
+    # The history was back-dated past the services: the due list's index follows it.
+    services.latest_screenings_refresh(youth_ids=[youth.pk for youth in youths])
     youths = [youth for youth in youths if leads[youth.pk] == caseworker]
     if len(youths) >= 4:
         services.trigger_record(

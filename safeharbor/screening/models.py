@@ -337,3 +337,36 @@ class VictimIdentification(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.youth} {self.identified_at:%Y-%m-%d %H:%M}"
+
+
+class LatestScreening(models.Model):
+    """When a youth last completed any version of an instrument: the due list's index.
+
+    Derived data, kept by ``services`` with every completed screening (and rebuilt from the
+    screenings by ``services.latest_screenings_refresh``). With the youth's owning agency
+    copied in (a record never changes agency), one index answers "who in this agency is due
+    for this instrument, longest ago first" by a range scan instead of a look at every youth.
+    """
+
+    youth = models.ForeignKey(Youth, on_delete=models.CASCADE, related_name="+")
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    instrument_url = models.CharField(_("instrument"), max_length=255)
+    completed_at = models.DateTimeField(_("last completed"))
+
+    class Meta:
+        verbose_name = _("latest screening")
+        verbose_name_plural = _("latest screenings")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["youth", "instrument_url"], name="latest_screening_once_per_youth"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["agency", "instrument_url", "completed_at", "youth"],
+                name="latest_screening_due_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_url}: {self.completed_at:%Y-%m-%d}"

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
 
 from safeharbor.access.choices import Action, Category
@@ -47,7 +47,14 @@ from .choices import (
     ScreeningStatus,
     TriggerKind,
 )
-from .models import Instrument, RescreenInterval, Screening, TriggerEvent, VictimIdentification
+from .models import (
+    Instrument,
+    LatestScreening,
+    RescreenInterval,
+    Screening,
+    TriggerEvent,
+    VictimIdentification,
+)
 from .services import instrument_usable
 
 if TYPE_CHECKING:
@@ -441,53 +448,64 @@ def _open_reports(scope: Q, now: datetime.datetime) -> list[IdentificationRow]:
 def _rescreens_due(
     scope: QuerySet[Youth],
     interval: RescreenInterval,
-    versions: list[int],
+    whole_agency: bool,
     now: datetime.datetime,
     page: int,
 ) -> tuple[list[_Item], int]:
-    """One page of the youth due (or due within ``DUE_SOON_DAYS``) for a routine rescreen by
-    the instrument whose versions (ids) are ``versions``."""
+    """One page of the youth due (or due within ``DUE_SOON_DAYS``) for a routine rescreen, and
+    how many are: first those never screened with the instrument (oldest record first), then
+    those screened longest ago.
+
+    Read from ``LatestScreening`` by ranges of ``latest_screening_due_idx`` (counts, and the
+    page in index order), so an agency of 10,000 youth costs a few index scans, not a look at
+    every youth's screenings (docs/performance.md, screening).
+    """
     every = datetime.timedelta(days=interval.days)
     cutoff = now + datetime.timedelta(days=DUE_SOON_DAYS) - every
-    completed = Screening.objects.filter(
-        youth=OuterRef("pk"), status=ScreeningStatus.COMPLETED, instrument__in=versions
+    in_agency = scope.filter(owning_agency_id=interval.agency_id)
+    latest = LatestScreening.objects.filter(
+        agency_id=interval.agency_id, instrument_url=interval.instrument_url
     )
-    # Screened since the cutoff: one range scan of ``screening_recent_idx``, computed once and
-    # probed per youth (an EXISTS per youth cost a second index search for each of 10,000).
-    recent = Screening.objects.filter(
-        status=ScreeningStatus.COMPLETED, instrument__in=versions, completed_at__gt=cutoff
-    ).values("youth_id")
-    due = scope.filter(owning_agency_id=interval.agency_id).exclude(pk__in=recent)
-    last = completed.order_by("-completed_at").values("completed_at")[:1]
+    if not whole_agency:
+        latest = latest.filter(youth__in=in_agency.values("pk"))
+    screened = latest.aggregate(
+        ever=Count("pk"), due=Count("pk", filter=Q(completed_at__lte=cutoff))
+    )
+    never_count = in_agency.count() - screened["ever"]
     start = (page - 1) * PAGE_SIZE
-    # One pass over the agency's youth: narrow rows (id, date) sorted over every due youth, the
-    # page of them, and (a window over them all) how many are due. Then the page's 50 records.
-    ordered = list(
-        due.annotate(last_screened=Subquery(last), due_total=Window(Count("pk")))
-        # Never screened first (due since the record was opened), then the longest ago.
-        .order_by(F("last_screened").asc(nulls_first=True), "created_at", "pk")
-        .values_list("pk", "last_screened", "due_total")[start : start + PAGE_SIZE]
-    )
-    count = ordered[0][2] if ordered else due.count()
+    picked: list[tuple[Any, datetime.datetime | None]] = []
+    if start < never_count:
+        never = in_agency.exclude(
+            Exists(
+                LatestScreening.objects.filter(
+                    youth=OuterRef("pk"), instrument_url=interval.instrument_url
+                )
+            )
+        )
+        page_of_never = never.order_by("created_at", "pk").values_list("pk", flat=True)
+        picked = [(pk, None) for pk in page_of_never[start : start + PAGE_SIZE]]
+    if len(picked) < PAGE_SIZE:
+        offset = max(0, start - never_count)
+        longest_ago = (
+            latest.filter(completed_at__lte=cutoff)
+            .order_by("completed_at", "youth_id")
+            .values_list("youth_id", "completed_at")
+        )
+        picked += list(longest_ago[offset : offset + PAGE_SIZE - len(picked)])
     by_pk = {
         youth.pk: youth
-        for youth in Youth.objects.filter(pk__in=[pk for pk, _last, _total in ordered])
+        for youth in Youth.objects.filter(pk__in=[pk for pk, _last in picked])
         .select_related("owning_agency")
         .only(*_YOUTH_LIST_FIELDS)
     }
-    youths = []
-    for pk, last_screened, _total in ordered:
-        youth = by_pk[pk]
-        youth.last_screened = last_screened  # type: ignore[attr-defined]
-        youths.append(youth)
     items: list[_Item] = []
-    for youth in youths:
-        last_at = youth.last_screened  # type: ignore[attr-defined]
+    for pk, last_at in picked:
+        youth = by_pk[pk]
         due_at = last_at + every if last_at else youth.created_at
         detail = "never" if last_at is None else last_at.date().isoformat()
         reason = ScreeningReason.INTAKE if last_at is None else ScreeningReason.ROUTINE_RESCREEN
         items.append((youth, Deadline("rescreen", due_at, None, now), detail, None, reason))
-    return items, count
+    return items, never_count + screened["due"]
 
 
 def screenings_due(
@@ -521,21 +539,14 @@ def screenings_due(
     intervals = list(
         RescreenInterval.objects.filter(agency_id__in=agency_ids).order_by("instrument_url")
     )
-    # Every version of each instrument in one query: their ids, and the newest one's title.
-    titles: dict[str, str] = {}
-    versions: dict[str, list[int]] = {}
-    for url, title, pk in (
+    titles = dict(
         Instrument.objects.filter(url__in=[i.instrument_url for i in intervals])
         .order_by("created_at")
-        .values_list("url", "title", "pk")
-    ):
-        titles[url] = title
-        versions.setdefault(url, []).append(pk)
+        .values_list("url", "title")
+    )
+    whole_agency = scope_name == "agency"
     rescreen_items = [
-        (
-            interval,
-            *_rescreens_due(youths, interval, versions.get(interval.instrument_url, []), now, page),
-        )
+        (interval, *_rescreens_due(youths, interval, whole_agency, now, page))
         for interval in intervals
     ]
     drafts = list(

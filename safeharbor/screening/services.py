@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import copy
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils.translation import gettext as _
 
 from safeharbor.access.choices import Action, Category
@@ -42,6 +42,7 @@ from .choices import (
 from .definition import languages_of, parse
 from .models import (
     Instrument,
+    LatestScreening,
     RescreenInterval,
     Screening,
     TriggerEvent,
@@ -356,10 +357,58 @@ def screening_save_answers(
 
 
 def _announce_completed(actor: User, screening: Screening) -> None:
-    """Tell other capabilities (e.g. a return from a missing episode waiting for its screen)."""
+    """Move the youth's ``LatestScreening`` for the instrument forward, and tell other
+    capabilities (e.g. a return from a missing episode waiting for its screen)."""
+    _note_latest(screening)
     screening_completed.send(
         sender=Screening, actor=actor, youth=screening.youth, completed_at=screening.completed_at
     )
+
+
+def _note_latest(screening: Screening) -> None:
+    """Keep the latest completion time per youth and instrument (any version); an older one,
+    such as a screening entered later with its earlier time, leaves it as it is."""
+    if screening.completed_at is None:
+        raise ValueError("Only a completed screening has a latest time.")
+    latest, created = LatestScreening.objects.get_or_create(
+        youth_id=screening.youth_id,
+        instrument_url=screening.instrument.url,
+        defaults={
+            "agency_id": screening.youth.owning_agency_id,
+            "completed_at": screening.completed_at,
+        },
+    )
+    if not created and latest.completed_at < screening.completed_at:
+        LatestScreening.objects.filter(
+            pk=latest.pk, completed_at__lt=screening.completed_at
+        ).update(completed_at=screening.completed_at)
+
+
+@transaction.atomic
+def latest_screenings_refresh(*, youth_ids: Iterable[Any] | None = None) -> int:
+    """Rebuild ``LatestScreening`` from the completed screenings, for these youth or for all
+    (after screenings were written or re-dated other than through this module: a migration,
+    the demo's back-dated history, a benchmark's bulk load). Returns the rows written."""
+    stale = LatestScreening.objects.all()
+    completed = Screening.objects.filter(status=ScreeningStatus.COMPLETED)
+    if youth_ids is not None:
+        ids = list(youth_ids)
+        stale = stale.filter(youth_id__in=ids)
+        completed = completed.filter(youth_id__in=ids)
+    stale.delete()
+    rows = [
+        LatestScreening(
+            youth_id=row["youth_id"],
+            agency_id=row["youth__owning_agency_id"],
+            instrument_url=row["instrument__url"],
+            completed_at=row["last"],
+        )
+        for row in completed.order_by()
+        .values("youth_id", "youth__owning_agency_id", "instrument__url")
+        .annotate(last=Max("completed_at"))
+    ]
+    LatestScreening.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
 
 
 @transaction.atomic
