@@ -92,6 +92,7 @@ LEVEL_DEPTH = {CodeLevel.THEME: 0, CodeLevel.CATEGORY: 1, CodeLevel.CODE: 2}
 class CodingActionKind(models.TextChoices):
     APPLY = "apply", _("Applied a code")
     REMOVE = "remove", _("Removed a code")
+    MOVE = "move", _("Moved a code")
 
 
 class RedactionKind(models.TextChoices):

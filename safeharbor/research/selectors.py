@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -24,6 +24,7 @@ from . import analysis, redaction
 from .choices import (
     AgencyType,
     AttributeType,
+    CodingActionKind,
     DocumentKind,
     ProfessionalRole,
     RedactionKind,
@@ -44,7 +45,13 @@ from .models import (
     StudyMember,
     Transcript,
 )
-from .policy import StudyAccess, StudyAction, study_with_access, visible_studies
+from .policy import (
+    StudyAccess,
+    StudyAction,
+    access_for_role,
+    study_with_access,
+    visible_studies,
+)
 
 if TYPE_CHECKING:
     from safeharbor.accounts.models import User
@@ -297,7 +304,7 @@ def codebook(*, study: Study) -> list[CodebookEntry]:
                 "codings",
                 filter=Q(codings__segment__transcript_id__in=kept.order_by().values("pk")),
             )
-        )
+        ).order_by("position", "name", "pk")  # (Meta.ordering is dropped with GROUP BY)
     )
     rows = [analysis.CodeRow(c.pk, c.parent_id, c.name, c.level, c.color) for c in codes]
     by_id = {c.pk: c for c in codes}
@@ -324,6 +331,13 @@ def codebook_for(
     entries = codebook(study=study)
     _audit_view(actor, study, "codebook", request)
     return study, access, entries
+
+
+def can_undo_move(*, actor: User, study: Study) -> bool:
+    """Whether the actor has a codebook move left to undo in the study."""
+    return CodingAction.objects.filter(
+        study=study, actor=actor, undone_at__isnull=True, kind=CodingActionKind.MOVE
+    ).exists()
 
 
 def code_css(*, actor: User, study_id: int) -> str:
@@ -388,11 +402,21 @@ def render_transcript(
     html: list[str] = []
     paragraphs: list[tuple[int, int, str]] = []
     offset = 0
+    # A sweep down the text: the segments by start, those begun so far, and of those the
+    # ones not yet over (not every segment tested against every paragraph).
+    pending = sorted(segments, key=lambda s: s[0])
+    next_index = 0
+    begun: list[tuple[int, int, list[int]]] = []
     for line in text.split("\n"):
         start, end = offset, offset + len(line)
         offset = end + 1
         paragraphs.append((start, end, line[:80]))
-        inside = [s for s in segments if s[0] < end and s[1] > start]
+        while next_index < len(pending) and pending[next_index][0] < end:
+            begun.append(pending[next_index])
+            next_index += 1
+        if begun:
+            begun = [s for s in begun if s[1] > start]
+        inside = begun
         cuts = sorted({start, end, *(max(start, min(end, p)) for s in inside for p in s[:2])})
         pieces: list[str] = []
         for a, b in zip(cuts, cuts[1:], strict=False):
@@ -430,8 +454,30 @@ def _user_names(ids: set[int]) -> dict[int, str]:
 def transcript_page(
     *, actor: User, study_id: int, transcript_id: int, request: HttpRequest | None = None
 ) -> TranscriptPage:
-    study, access = study_get(actor=actor, study_id=study_id)
-    transcript = _in_study(Transcript.objects.select_related("participant"), study, transcript_id)
+    # The transcript, its participant and study, the actor's team role and whether they have
+    # a coding to undo, in one query (study_get's answer: 404 when missing or not allowed).
+    transcript = (
+        Transcript.objects.select_related("participant", "study")
+        .filter(pk=transcript_id, study_id=study_id)
+        .annotate(
+            member_role=Subquery(
+                StudyMember.objects.filter(study_id=study_id, user_id=actor.pk).values("role")[:1]
+            ),
+            can_undo=Exists(
+                CodingAction.objects.filter(
+                    study_id=study_id,
+                    actor_id=actor.pk,
+                    undone_at__isnull=True,
+                    kind__in=[CodingActionKind.APPLY, CodingActionKind.REMOVE],
+                )
+            ),
+        )
+        .first()
+    )
+    access = access_for_role(actor, getattr(transcript, "member_role", None))
+    if transcript is None or not access.allows(StudyAction.VIEW):
+        raise Http404
+    study = transcript.study
     segments_qs = Segment.objects.filter(transcript=transcript)
     if study.blind_coding:
         segments_qs = segments_qs.filter(coder=actor)
@@ -495,9 +541,7 @@ def transcript_page(
         ],
         codes=codes,
         memos=memos,
-        can_undo=CodingAction.objects.filter(
-            study=study, actor=actor, undone_at__isnull=True
-        ).exists(),
+        can_undo=transcript.can_undo,
         withdrawn=transcript.participant.withdrawn_at is not None,
     )
     _audit_view(actor, study, "transcript", request)

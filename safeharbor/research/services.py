@@ -569,7 +569,13 @@ def transcripts_import(*, actor: User, study: Study, uploads: Sequence[Upload]) 
             char_count=len(parsed.text),
             imported_by=actor,
         )
-        transcript.full_clean(validate_unique=False, validate_constraints=False)
+        # The related rows were just read in this transaction: validating each foreign key
+        # again would cost four queries a file (400 for a 100-file import).
+        transcript.full_clean(
+            exclude=["study", "interview", "participant", "imported_by"],
+            validate_unique=False,
+            validate_constraints=False,
+        )
         rows.append(transcript)
     if errors:
         raise ValidationError({"upload": errors})
@@ -718,13 +724,44 @@ def _descendant_ids(code: Code) -> set[int]:
     return found
 
 
-@transaction.atomic
-def code_move(*, actor: User, code: Code, parent: Code | None, position: int | None = None) -> Code:
-    """Reorganise: put a code under another parent (or at the top), at a position."""
+def _siblings(study: Study, parent_id: int | None, without: int) -> list[Code]:
+    """A parent's codes in codebook order, leaving one out (the code being moved)."""
+    return list(
+        Code.objects.filter(study=study, parent_id=parent_id)
+        .exclude(pk=without)
+        .order_by("position", "name", "pk")
+        .only("id", "position")
+    )
+
+
+def _place(code: Code, parent: Code | None, position: int | None) -> None:
+    """Put ``code`` under ``parent`` at ``position`` (None: last) and number both its old and
+    its new siblings 0, 1, 2... so that "position" means the place the user chose."""
     study = code.study
-    _require(actor, StudyAction.MANAGE, study)
+    old_parent_id = code.parent_id
+    new_parent_id = parent.pk if parent else None
+    siblings = _siblings(study, new_parent_id, code.pk)
+    index = len(siblings) if position is None else max(0, min(position, len(siblings)))
+    code.parent = parent
+    code.position = index
+    code.full_clean()
+    code.save(update_fields=["parent", "position", "updated_at"])
+    groups = [siblings[:index] + [code] + siblings[index:]]
+    if old_parent_id != new_parent_id:
+        groups.append(_siblings(study, old_parent_id, code.pk))
+    changed = []
+    for group in groups:
+        for number, sibling in enumerate(group):
+            if sibling is not code and sibling.position != number:
+                sibling.position = number
+                changed.append(sibling)
+    if changed:
+        Code.objects.bulk_update(changed, ["position"])
+
+
+def _check_parent(code: Code, parent: Code | None) -> None:
     if parent is not None:
-        if parent.study_id != study.pk:
+        if parent.study_id != code.study_id:
             raise ValidationError({"parent": _("Choose a parent from this study's codebook.")})
         if parent.pk == code.pk or parent.pk in _descendant_ids(code):
             raise ValidationError(
@@ -732,12 +769,40 @@ def code_move(*, actor: User, code: Code, parent: Code | None, position: int | N
             )
     if not _level_allows(parent, code.level):
         raise _hierarchy_error(parent, code.level)
-    code.parent = parent
-    siblings = Code.objects.filter(study=study, parent=parent).exclude(pk=code.pk).count()
-    code.position = siblings if position is None else max(0, min(position, siblings))
-    code.full_clean()
-    code.save(update_fields=["parent", "position", "updated_at"])
-    _audit(actor, AuditAction.UPDATE, "code", code.pk, study, "moved")
+
+
+@transaction.atomic
+def code_move(*, actor: User, code: Code, parent: Code | None, position: int | None = None) -> Code:
+    """Reorganise: put a code under another parent (or at the top), at a position among its
+    new siblings (0 is first; None or past the end: last). Logged in the coding action log, so
+    the mover can undo it (``coding_undo`` with ``moves=True``)."""
+    study = code.study
+    _require(actor, StudyAction.MANAGE, study)
+    _check_parent(code, parent)
+    from_parent_id = code.parent_id
+    from_index = [c.pk for c in _siblings(study, from_parent_id, -1)].index(code.pk)
+    _place(code, parent, position)
+    if code.parent_id == from_parent_id and code.position == from_index:
+        return code  # dropped where it was: nothing to log or undo
+    CodingAction.objects.create(
+        study=study,
+        actor=actor,
+        kind=CodingActionKind.MOVE,
+        code=code,
+        start=0,
+        end=0,
+        from_parent_id=from_parent_id,
+        from_position=from_index,
+        created_at=clock.now(),
+    )
+    _audit(
+        actor,
+        AuditAction.UPDATE,
+        "code",
+        code.pk,
+        study,
+        f"moved under {code.parent_id or 'top'} at {code.position}",
+    )
     return code
 
 
@@ -758,6 +823,8 @@ def code_merge(*, actor: User, source: Code, target: Code) -> Code:
     SegmentCode.objects.filter(code=source, segment_id__in=already).delete()
     moved = SegmentCode.objects.filter(code=source).update(code=target)
     Memo.objects.filter(code=source).update(code=target)
+    # A move of the source is not the target's to undo.
+    CodingAction.objects.filter(code=source, kind=CodingActionKind.MOVE).delete()
     CodingAction.objects.filter(code=source).update(code=target)
     Code.objects.filter(parent=source).update(parent=target)
     _audit(
@@ -1102,13 +1169,49 @@ def _quote(transcript_id: int, start: int, end: int) -> str:
     return text[start - first : end - first]
 
 
+def _words(
+    start: int,
+    end: int,
+    first_start: int,
+    first_text: str | None,
+    last_start: int,
+    last_text: str | None,
+) -> str | None:
+    """The words at [start, end) from the chunk that starts at ``first_start`` and the one at
+    ``last_start`` (the same one, or its neighbour); None when they do not hold the whole
+    range (longer than two chunks, or not read): the caller then reads every chunk it needs."""
+    if first_text is None or last_text is None:
+        return None
+    if first_start == last_start:
+        text = first_text
+    elif last_start == first_start + len(first_text):
+        text = first_text + last_text
+    else:
+        return None
+    if end - first_start > len(text):
+        return None
+    return text[start - first_start : end - first_start]
+
+
 def _apply(
-    actor: User, transcript: Transcript, start: int, end: int, codes: Sequence[Code]
+    actor: User,
+    transcript: Transcript,
+    start: int,
+    end: int,
+    codes: Sequence[Code],
+    known: tuple[int | None, str | None] | None = None,
 ) -> tuple[Segment, list[Code], set[int]]:
+    """``known``: the id of the actor's segment on exactly this range (None: there is none)
+    and its words (None: not read yet), when the caller has read them already."""
     now = clock.now()
-    segment = Segment.objects.filter(
-        transcript=transcript, coder=actor, start=start, end=end
-    ).first()
+    if known is None:
+        segment = Segment.objects.filter(
+            transcript=transcript, coder=actor, start=start, end=end
+        ).first()
+        quote = None
+    else:
+        segment_id, quote = known
+        segment = None if segment_id is None else Segment.objects.get(pk=segment_id)
     if segment is None:
         segment = Segment(
             study_id=transcript.study_id,
@@ -1116,7 +1219,7 @@ def _apply(
             start=start,
             end=end,
             coder=actor,
-            quote=_quote(transcript.pk, start, end),
+            quote=_quote(transcript.pk, start, end) if quote is None else quote,
             created_at=now,
         )
         segment.save(force_insert=True)
@@ -1148,17 +1251,38 @@ def segment_apply_codes(
     its code ids. Reads the transcript's length and the one or two chunks under the range,
     never the whole encrypted text, so the cost does not grow with the transcript."""
     study_id = transcript.study_id
-    # The actor's team role and the participant's withdrawal in one query.
-    role, withdrawn_at = (
-        Participant.objects.filter(pk=transcript.participant_id)
-        .annotate(
-            member_role=Subquery(
-                StudyMember.objects.filter(study_id=study_id, user_id=actor.pk).values("role")[:1]
+    # One query (each one is a round trip to PostgreSQL): the actor's team role, the
+    # participant's withdrawal, the actor's segment on exactly this range if there is one, and
+    # the chunks that hold the range's first and last code points (its words). Chunks start at
+    # multiples of CHUNK_SIZE (chunks_for), so each is found by its start in the unique index.
+    size = TranscriptChunk.CHUNK_SIZE
+    first_start, last_start = start // size * size, max(start, end - 1) // size * size
+    chunks = TranscriptChunk.objects.filter(transcript_id=transcript.pk).order_by()
+    annotations: dict[str, Any] = {
+        "member_role": Subquery(
+            StudyMember.objects.filter(study_id=study_id, user_id=actor.pk).values("role")[:1]
+        ),
+        "segment_id": Subquery(
+            Segment.objects.filter(
+                transcript_id=transcript.pk, coder_id=actor.pk, start=start, end=end
             )
-        )
-        .values_list("member_role", "withdrawn_at")
+            .order_by()
+            .values("pk")[:1]
+        ),
+        "first_text": Subquery(chunks.filter(start=first_start).values("text")[:1]),
+    }
+    if last_start != first_start:
+        annotations["last_text"] = Subquery(chunks.filter(start=last_start).values("text")[:1])
+    row = (
+        Participant.objects.filter(pk=transcript.participant_id)
+        .order_by()
+        .annotate(**annotations)
+        .values("member_role", "withdrawn_at", *annotations)
         .first()
-    ) or (None, None)
+    ) or {}
+    role, withdrawn_at = row.get("member_role"), row.get("withdrawn_at")
+    first_text = row.get("first_text")
+    last_text = first_text if last_start == first_start else row.get("last_text")
     if not access_for_role(actor, role).allows(StudyAction.CODE):
         raise PermissionDenied
     if not codes:
@@ -1170,7 +1294,10 @@ def segment_apply_codes(
         raise ValidationError(
             _("This participant has withdrawn; their transcript cannot be coded.")
         )
-    segment, added, code_ids = _apply(actor, transcript, start, end, codes)
+    quote = _words(start, end, first_start, first_text, last_start, last_text)
+    segment, added, code_ids = _apply(
+        actor, transcript, start, end, codes, known=(row.get("segment_id"), quote)
+    )
     now = clock.now()
     CodingAction.objects.bulk_create(
         [
@@ -1238,25 +1365,35 @@ def segment_set_exemplar(*, actor: User, segment: Segment, is_exemplar: bool) ->
 
 
 @transaction.atomic
-def coding_undo(*, actor: User, study: Study) -> CodingAction | None:
-    """Undo the actor's latest coding action in the study (apply or remove); None if none left."""
-    _require(actor, StudyAction.CODE, study)
+def coding_undo(*, actor: User, study: Study, moves: bool = False) -> CodingAction | None:
+    """Undo the actor's latest coding action in the study (apply or remove), or with
+    ``moves`` their latest codebook move; None if none left. The two are separate histories:
+    the transcript page's undo never reorganises the codebook, nor the codebook's a coding."""
+    _require(actor, StudyAction.MANAGE if moves else StudyAction.CODE, study)
+    kinds = [CodingActionKind.MOVE] if moves else [CodingActionKind.APPLY, CodingActionKind.REMOVE]
     action = (
-        CodingAction.objects.select_for_update()
-        .filter(study=study, actor=actor, undone_at__isnull=True)
-        .select_related("code", "transcript")
+        # of=self: a move has no transcript (an outer join), which PostgreSQL cannot lock
+        CodingAction.objects.select_for_update(of=("self",))
+        .filter(study=study, actor=actor, undone_at__isnull=True, kind__in=kinds)
+        .select_related("code", "transcript", "code__study")
         .first()
     )
     if action is None:
         return None
     transcript = action.transcript
-    if action.kind == CodingActionKind.APPLY:
+    if action.kind == CodingActionKind.MOVE:
+        back = action.from_parent
+        _check_parent(action.code, back)
+        _place(action.code, back, action.from_position)
+    elif action.kind == CodingActionKind.APPLY:
+        assert transcript is not None  # noqa: S101  (a database check)
         segment = Segment.objects.filter(
             transcript=transcript, coder=actor, start=action.start, end=action.end
         ).first()
         if segment is not None:
             _remove(segment, action.code)
     else:
+        assert transcript is not None  # noqa: S101  (a database check)
         _apply(actor, transcript, action.start, action.end, [action.code])
     action.undone_at = clock.now()
     action.save(update_fields=["undone_at"])

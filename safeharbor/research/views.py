@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -750,14 +750,23 @@ def memo_new(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def coding_undo(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
+    moves = request.POST.get("what") == "move"
     study, _access = selectors.study_get(
-        actor=request.user, study_id=study_id, action=StudyAction.CODE
+        actor=request.user,
+        study_id=study_id,
+        action=StudyAction.MANAGE if moves else StudyAction.CODE,
     )
-    action = services.coding_undo(actor=request.user, study=study)
+    try:
+        action = services.coding_undo(actor=request.user, study=study, moves=moves)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("research:codebook", study_id=study.pk)
     if action is None:
         messages.info(request, _("Nothing to undo."))
-        return redirect("research:study", study_id=study.pk)
+        return redirect("research:codebook" if moves else "research:study", study_id=study.pk)
     messages.success(request, _("Undone: %(what)s.") % {"what": action.get_kind_display()})
+    if action.transcript_id is None:
+        return redirect("research:codebook", study_id=study.pk)
     return redirect("research:transcript", study_id=study.pk, transcript_id=action.transcript_id)
 
 
@@ -789,6 +798,8 @@ def codebook(request: AuthenticatedHttpRequest, study_id: int) -> HttpResponse:
             "entries": entries,
             "form": form,
             "import_form": forms.CodebookImportForm(),
+            "can_undo_move": access.can_manage
+            and selectors.can_undo_move(actor=request.user, study=study),
         },
     )
 
@@ -868,19 +879,49 @@ def code_edit(request: AuthenticatedHttpRequest, study_id: int, code_id: int) ->
     )
 
 
+def _wants_json(request: AuthenticatedHttpRequest) -> bool:
+    """The codebook's drag and drop (codebook.js) asks for JSON; the form gets a page."""
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
 @login_required
 @require_POST
 def code_move(request: AuthenticatedHttpRequest, study_id: int, code_id: int) -> HttpResponse:
-    return _code_action(
-        request,
-        study_id,
-        code_id,
-        lambda study, code: forms.CodeMoveForm(request.POST, codes=study.codes.exclude(pk=code.pk)),
-        lambda code, data: services.code_move(
-            actor=request.user, code=code, parent=data["parent"], position=data["position"]
-        ),
-        _("Code moved."),
+    """The move form (code page) and a drop on the codebook page both post here: same
+    service, same CSRF check; a drop asks for JSON and is told what happened or why not."""
+    study, code = selectors.code_get(
+        actor=request.user, study_id=study_id, code_id=code_id, action=StudyAction.MANAGE
     )
+    form = forms.CodeMoveForm(request.POST, codes=study.codes.exclude(pk=code.pk))
+    back_to_codebook = request.POST.get("next") == "codebook"
+    error = ""
+    if form.is_valid():
+        try:
+            services.code_move(
+                actor=request.user,
+                code=code,
+                parent=form.cleaned_data["parent"],
+                position=form.cleaned_data["position"],
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    else:
+        error = " ".join(str(e) for errors in form.errors.values() for e in errors)
+    if _wants_json(request):
+        if error:
+            return JsonResponse({"error": error}, status=400)
+        message = _("“%(code)s” moved.") % {"code": code.name}
+        messages.success(request, message)
+        return JsonResponse(
+            {"message": message, "parent": code.parent_id, "position": code.position}
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("Code moved."))
+    if back_to_codebook:
+        return redirect("research:codebook", study_id=study.pk)
+    return redirect("research:code", study_id=study.pk, code_id=code.pk)
 
 
 @login_required

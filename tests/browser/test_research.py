@@ -1,5 +1,6 @@
-"""The research workbench in a browser: axe on every study page (desktop and phone), and coding
-by selecting text with the mouse, then by the keyboard-only form."""
+"""The research workbench in a browser: axe on every study page (desktop and phone), coding
+by selecting text with the mouse, then by the keyboard-only form, and reorganising the codebook
+by drag and drop."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from safeharbor.core.tests.personas import World
 from safeharbor.directory.models import Service
 from safeharbor.directory.tests.factories import load, service_object
 from safeharbor.research.demo import seed_research_demo
-from safeharbor.research.models import Debrief, Segment, Study, Transcript
+from safeharbor.research.models import Code, Debrief, Segment, Study, Transcript
 from safeharbor.research.tests.factories import enrol
 
 from .conftest import log_in
@@ -151,3 +152,52 @@ def test_record_a_debrief_with_directory_services_by_keyboard(new_page, world, s
     expect(page.get_by_role("link", name="Harbor Counselling Line")).to_be_visible()
     debrief = Debrief.objects.get(interview__consent__participant=waiting)
     assert list(debrief.services_offered.all()) == [service]
+
+
+def test_reorganise_the_codebook_by_drag_and_drop(new_page, world, study):
+    """Drag a code into another category, then to the front of it; each drop is saved through
+    the move form's view, and "Undo my last move" takes the last one back."""
+    check = PageChecker()
+    page = new_page()
+    log_in(page, world.university_researcher)
+    page.goto(f"/research/{study.pk}/codebook/")
+    expect(page.locator("#drag-help")).to_be_visible()  # the script runs: the hint shows
+
+    def row(name: str):
+        link = page.get_by_role("link", name=name, exact=True)
+        return page.locator("#codebook-tree tbody tr", has=link)
+
+    def children(parent: str) -> list[str]:
+        return list(
+            Code.objects.filter(study=study, parent__name=parent)
+            .order_by("position", "name")
+            .values_list("name", flat=True)
+        )
+
+    assert children("Rules") == ["Consent rules", "Privacy law"]
+    moving = row("Agencies do not share")
+    target = row("Rules")
+    box = target.bounding_box()
+    assert box is not None
+    moving.drag_to(target, target_position={"x": 40, "y": box["height"] / 2})
+    expect(page.get_by_text("“Agencies do not share” moved.")).to_be_visible()
+    assert children("Rules") == ["Consent rules", "Privacy law", "Agencies do not share"]
+    assert "Agencies do not share" not in children("Practice")
+    # reorder within the category: onto the top edge of its first code (the page reloads)
+    with page.expect_navigation():
+        row("Agencies do not share").drag_to(
+            row("Consent rules"), target_position={"x": 40, "y": 2}
+        )
+    assert children("Rules") == ["Agencies do not share", "Consent rules", "Privacy law"]
+    names = page.locator("#codebook-tree tbody tr td:first-child a").all_inner_texts()
+    assert names.index("Agencies do not share") == names.index("Rules") + 1
+    check(page, "codebook after a drop")
+    _shot(page, "codebook-after-drop")
+    # a drop the hierarchy forbids (a theme into a category) is refused where it lands
+    theme = Code.objects.get(study=study, name="Funding", level="theme")
+    row("Funding").drag_to(row("Rules"), target_position={"x": 40, "y": box["height"] / 2})
+    assert Code.objects.get(pk=theme.pk).parent_id is None
+    page.get_by_role("button", name="Undo my last move").click()
+    expect(page.get_by_text("Undone: Moved a code.")).to_be_visible()
+    assert children("Rules") == ["Consent rules", "Privacy law", "Agencies do not share"]
+    check.assert_clean()

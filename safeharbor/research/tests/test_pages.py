@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -11,9 +12,16 @@ from rest_framework.test import APIClient
 from safeharbor.audit.models import AuditEvent
 from safeharbor.core.tests.personas import verified_client
 from safeharbor.research import services
-from safeharbor.research.models import Interview, Participant, Segment, Study, Transcript
+from safeharbor.research.models import (
+    CodingAction,
+    Interview,
+    Participant,
+    Segment,
+    Study,
+    Transcript,
+)
 
-from .factories import TRANSCRIPT
+from .factories import TRANSCRIPT, make_study
 
 
 def test_researcher_runs_a_study_through_the_pages(world):
@@ -230,6 +238,7 @@ def test_pages_run_a_fixed_number_of_queries(rworld):
     services.segment_apply(
         actor=rworld.lead, transcript=t, start=0, end=5, codes=[rworld.codes["Funding"]]
     )
+    client.get(urls[0])  # the session's expiry is pushed back at most once a minute: not counted
     few = {url: _count(client, url) for url in urls}
     for index in range(10):
         for transcript in rworld.transcripts:
@@ -320,3 +329,151 @@ def test_segment_lists_give_code_ids_ascending_and_the_export_every_column(rworl
             Transcript.objects.get(pk=t.pk).text[2:9],
         ]
     ]
+
+
+def _tree(study):
+    return list(study.codes.order_by("pk").values_list("pk", "parent_id", "position"))
+
+
+def test_a_drop_on_the_codebook_moves_through_the_move_form_and_can_be_undone(rworld):
+    """codebook.js posts the move form's fields with Accept: application/json; the same view
+    answers with JSON, and the codebook's undo takes the move back."""
+    study, lead = rworld.study, rworld.lead
+    funding, tools = rworld.codes["Funding"], rworld.codes["Tools"]
+    client = verified_client(lead)
+    client.handler.enforce_csrf_checks = True
+    page = client.get(f"/research/{study.pk}/codebook/")
+    body = page.content.decode()
+    assert f'data-move-url="/research/{study.pk}/codes/{funding.pk}/move/"' in body
+    assert "research/codebook.js" in body
+    assert "Undo my last move" not in body
+    url = f"/research/{study.pk}/codes/{funding.pk}/move/"
+    form = {"parent": tools.pk, "position": "", "next": "codebook"}
+    # no CSRF token: refused, nothing moves
+    refused = client.post(url, form, HTTP_ACCEPT="application/json")
+    assert refused.status_code == 403
+    assert study.codes.get(pk=funding.pk).parent_id != tools.pk
+    form["csrfmiddlewaretoken"] = page.cookies["csrftoken"].value
+    moved = client.post(url, form, HTTP_ACCEPT="application/json")
+    assert moved.status_code == 200
+    assert moved.json() == {"message": "“Funding” moved.", "parent": tools.pk, "position": 0}
+    assert study.codes.get(pk=funding.pk).parent_id == tools.pk
+    assert AuditEvent.objects.filter(object_type="research.code", reason__contains="moved").exists()
+    page = client.get(f"/research/{study.pk}/codebook/")
+    assert "“Funding” moved." in page.content.decode()  # shown once the script reloads
+    assert "Undo my last move" in page.content.decode()
+    undo = client.post(
+        f"/research/{study.pk}/undo/",
+        {"what": "move", "csrfmiddlewaretoken": form["csrfmiddlewaretoken"]},
+    )
+    assert undo.status_code == 302
+    assert undo.url == f"/research/{study.pk}/codebook/"
+    assert study.codes.get(pk=funding.pk).parent_id == rworld.codes["Barriers"].pk
+    # a position is the place in the codebook (the page's counting query keeps it)
+    form.update(parent=rworld.codes["Barriers"].pk, position=0)
+    assert client.post(url, form, HTTP_ACCEPT="application/json").json()["position"] == 0
+    body = client.get(f"/research/{study.pk}/codebook/").content.decode()
+    assert body.index(">Funding</a>") < body.index(">Confidentiality</a>")
+
+
+def test_the_move_endpoint_refuses_bad_input_with_a_clear_error_and_changes_nothing(rworld, world):
+    study, lead = rworld.study, rworld.lead
+    funding, barriers = rworld.codes["Funding"], rworld.codes["Barriers"]
+    category = services.code_create(
+        actor=lead, study=study, name="Systems", level="category", parent=barriers
+    )
+    other = services.code_create(
+        actor=world.university_researcher,
+        study=make_study(world.university_researcher, title="Other"),
+        name="Elsewhere",
+    )
+    before = _tree(study)
+    client = verified_client(lead)
+    json = {"HTTP_ACCEPT": "application/json"}
+    cases = [
+        (funding, {"parent": other.pk}, "Select a valid choice"),
+        (funding, {"parent": "x"}, "Select a valid choice"),
+        (
+            funding,
+            {"parent": rworld.codes["Tools"].pk, "position": "-1"},
+            "greater than or equal to 0",
+        ),
+        (barriers, {"parent": category.pk}, "cannot move under itself or its own codes"),
+        (category, {"parent": funding.pk}, "themes hold categories, categories hold codes"),
+    ]
+    for code, data, words in cases:
+        response = client.post(f"/research/{study.pk}/codes/{code.pk}/move/", data, **json)
+        assert response.status_code == 400, data
+        assert words in response.json()["error"], response.json()
+    # the form without the script: back to the code page with the message
+    response = client.post(
+        f"/research/{study.pk}/codes/{category.pk}/move/", {"parent": funding.pk}, follow=True
+    )
+    assert "categories hold codes" in response.content.decode()
+    assert _tree(study) == before
+    # coder, viewer and outsider: not found (the codebook's structure is the lead's)
+    for user in (rworld.coder, rworld.viewer, rworld.outsider):
+        response = verified_client(user).post(
+            f"/research/{study.pk}/codes/{funding.pk}/move/", {"parent": ""}, **json
+        )
+        assert response.status_code == 404
+        body = verified_client(user).get(f"/research/{study.pk}/codebook/").content.decode()
+        assert "data-move-url" not in body
+        assert "codebook.js" not in body
+    anonymous = Client().post(f"/research/{study.pk}/codes/{funding.pk}/move/", {"parent": ""})
+    assert anonymous.status_code == 302
+    assert "/accounts/login/" in anonymous.url
+    assert _tree(study) == before
+    assert not CodingAction.objects.filter(kind="move").exists()
+
+
+def test_the_transcript_is_laid_out_as_when_each_paragraph_tested_every_segment():
+    """render_transcript sweeps down the text; the same HTML as testing every segment against
+    every paragraph (the straightforward way, kept here as the reference)."""
+    import random
+
+    from django.utils.html import escape
+
+    from safeharbor.research.selectors import _covering, render_transcript
+
+    def reference(text, segments):
+        html, offset = [], 0
+        for line in text.split("\n"):
+            start, end = offset, offset + len(line)
+            offset = end + 1
+            inside = [s for s in segments if s[0] < end and s[1] > start]
+            cuts = sorted({start, end, *(max(start, min(end, p)) for s in inside for p in s[:2])})
+            pieces = []
+            for a, b in zip(cuts, cuts[1:], strict=False):
+                if a == b:
+                    continue
+                piece = escape(line[a - start : b - start])
+                codes = _covering(inside, a, b)
+                if not codes:
+                    pieces.append(f'<span data-start="{a}">{piece}</span>')
+                    continue
+                classes = [f"hl c-{codes[0]}"]
+                if len(codes) > 1:
+                    classes.append("overlap")
+                    classes.extend(f"u-{c}" for c in codes[1:2])
+                label = " ".join(f"#{c}" for c in codes)
+                pieces.append(
+                    f'<mark data-start="{a}" data-codes="{label}" class="{" ".join(classes)}">'
+                    f"{piece}</mark>"
+                )
+            html.append(f'<p data-start="{start}">{"".join(pieces) or "&nbsp;"}</p>')
+        return "\n".join(html)
+
+    rng = random.Random(7)
+    text = "\n".join(
+        "" if rng.random() < 0.1 else " ".join("wörd🙂<&>"[: rng.randint(1, 9)] for _ in range(20))
+        for _ in range(60)
+    )
+    for _ in range(30):
+        segments = sorted(
+            (start, start + rng.randint(1, 400), sorted(rng.sample(range(1, 9), rng.randint(1, 3))))
+            for start in (rng.randrange(len(text) - 1) for _ in range(rng.randint(0, 40)))
+        )
+        html, paragraphs = render_transcript(text, segments)
+        assert str(html) == reference(text, segments)
+        assert len(paragraphs) == 60

@@ -495,3 +495,102 @@ def test_quotes_come_from_at_most_two_chunks_never_the_whole_transcript(rworld, 
     monkeypatch.undo()
     assert Segment.objects.get(pk=segment.pk).quote == t.text[start:end]
     assert p.code == "P20"
+    # inside one chunk, ending on a chunk's end, starting on one, longer than a chunk (read
+    # from every chunk it covers), to the very end, and the same range again (no new segment)
+    n = t.char_count
+    for start, end in [(10, 50), (3990, 4000), (4000, 4010), (100, 9000), (n - 5, n), (10, 50)]:
+        segment = services.segment_apply(
+            actor=rworld.lead, transcript=t, start=start, end=end, codes=[rworld.codes["Tools"]]
+        )
+        assert Segment.objects.get(pk=segment.pk).quote == t.text[start:end], (start, end)
+    assert Segment.objects.filter(transcript=t).count() == 6
+
+
+def _tree(study):
+    """(name, parent name, position) of every code, in codebook order per parent."""
+    return [
+        (c.name, c.parent.name if c.parent else None, c.position)
+        for c in Code.objects.filter(study=study).select_related("parent").order_by("pk")
+    ]
+
+
+def test_move_numbers_siblings_logs_and_undoes_in_its_own_history(rworld):
+    lead, study = rworld.lead, rworld.study
+    barriers, tools = rworld.codes["Barriers"], rworld.codes["Tools"]
+    conf, funding = rworld.codes["Confidentiality"], rworld.codes["Funding"]
+    systems = services.code_create(
+        actor=lead, study=study, name="Systems", level="category", parent=tools
+    )
+    before = _tree(study)
+    # into a category of another theme (last), then to the front of its old siblings
+    services.code_move(actor=lead, code=funding, parent=systems)
+    assert Code.objects.get(pk=funding.pk).parent_id == systems.pk
+    assert Code.objects.get(pk=conf.pk).position == 0  # the old siblings close the gap
+    services.code_move(actor=lead, code=funding, parent=barriers, position=0)
+    order = list(Code.objects.filter(parent=barriers).values_list("name", "position"))
+    assert order == [("Funding", 0), ("Confidentiality", 1)]
+    # a position past the end means last; dropping a code where it is logs nothing
+    services.code_move(actor=lead, code=funding, parent=barriers, position=99)
+    assert list(Code.objects.filter(parent=barriers).values_list("name", flat=True)) == [
+        "Confidentiality",
+        "Funding",
+    ]
+    moves = CodingAction.objects.filter(kind="move")
+    assert moves.count() == 3
+    services.code_move(actor=lead, code=funding, parent=barriers, position=1)
+    assert moves.count() == 3
+    assert (
+        AuditEvent.objects.filter(object_type="research.code", reason__contains="moved").count()
+        == 3
+    )
+    # a coding of the lead's is not undone by the codebook's undo, nor a move by the coding undo
+    t = rworld.transcripts[0]
+    services.segment_apply(actor=lead, transcript=t, start=0, end=5, codes=[conf])
+    for _ in range(3):
+        assert services.coding_undo(actor=lead, study=study, moves=True).kind == "move"
+    assert services.coding_undo(actor=lead, study=study, moves=True) is None
+    assert _tree(study) == before
+    assert Segment.objects.filter(transcript=t).count() == 1
+    assert services.coding_undo(actor=lead, study=study).kind == "apply"
+    assert _tree(study) == before
+    assert AuditEvent.objects.filter(reason__contains="undid move").count() == 3
+
+
+def test_move_refuses_bad_moves_and_changes_nothing(rworld, world):
+    lead, study = rworld.lead, rworld.study
+    barriers, funding = rworld.codes["Barriers"], rworld.codes["Funding"]
+    other = make_study(world.university_researcher, title="Another study")
+    stranger = services.code_create(actor=lead, study=other, name="Elsewhere", level="category")
+    systems = services.code_create(
+        actor=lead, study=study, name="Systems", level="category", parent=barriers
+    )
+    before = _tree(study)
+    for parent, code in [
+        (stranger, funding),  # another study's code
+        (funding, funding),  # itself
+        (systems, barriers),  # its own descendant (and a theme never has a parent)
+        (funding, systems),  # a category under a code
+    ]:
+        with pytest.raises(ValidationError):
+            services.code_move(actor=lead, code=code, parent=parent)
+    with pytest.raises(PermissionDenied):
+        services.code_move(actor=rworld.coder, code=funding, parent=systems)
+    with pytest.raises(PermissionDenied):  # a coder has no codebook moves to undo
+        services.coding_undo(actor=rworld.coder, study=study, moves=True)
+    assert _tree(study) == before
+    assert not CodingAction.objects.filter(kind="move").exists()
+
+
+def test_a_move_whose_way_back_is_gone_is_not_undone(rworld):
+    lead, study = rworld.lead, rworld.study
+    barriers, tools, funding = (
+        rworld.codes["Barriers"],
+        rworld.codes["Tools"],
+        rworld.codes["Funding"],
+    )
+    services.code_move(actor=lead, code=funding, parent=tools)
+    services.code_merge(actor=lead, source=barriers, target=tools)  # its old parent goes
+    assert services.coding_undo(actor=lead, study=study, moves=True) is None
+    services.code_move(actor=lead, code=funding, parent=None)
+    services.code_merge(actor=lead, source=funding, target=rworld.codes["Confidentiality"])
+    assert not CodingAction.objects.filter(kind="move").exists()  # not the target's to undo

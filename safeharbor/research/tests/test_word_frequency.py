@@ -257,6 +257,7 @@ def test_the_word_frequency_page_runs_a_fixed_number_of_queries(rworld):
             assert client.get(url).status_code == 200
         return len(queries)
 
+    client.get(urls[0])  # the session's expiry is pushed back at most once a minute: not counted
     few = {url: count(url) for url in urls}
     _code(rworld)
     services.code_create(
