@@ -23,9 +23,11 @@ written unless there were none. Malformed input never raises: it becomes issues.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime
 import functools
+import gc
 import io
 import json
 import math
@@ -33,7 +35,7 @@ import operator
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -44,7 +46,7 @@ from django.utils import timezone
 from . import bulk, schemas, taxonomy
 from . import index as search_rows
 from .hsds import ENTITIES, NOT_KEPT, WRITE_ORDER, Entity
-from .models import Capacity, Location, Organization, TaxonomyTerm
+from .models import Address, Attribute, Capacity, Location, Organization, TaxonomyTerm
 
 Progress = Callable[[str, int, int], None]
 BATCH = 5000
@@ -56,6 +58,7 @@ JSON_KINDS = {
     "taxonomy": "taxonomy.json",
     "taxonomy_term": "taxonomy_term.json",
 }
+_NOT_UUID = "Must be a UUID."
 _CAPACITY_TERM = taxonomy.term_id(taxonomy.CAPACITY)
 _CONFIDENTIAL_TERM = taxonomy.term_id(taxonomy.CONFIDENTIAL_LOCATION)
 
@@ -378,11 +381,11 @@ def _convert(kind: str, limit: int | None, value: Any) -> Any:
         return value
     if kind == "uuid":
         if not isinstance(value, str):
-            raise ValueError("Must be a UUID.")
+            raise ValueError(_NOT_UUID)
         try:
             return uuid.UUID(value)
         except ValueError:
-            raise ValueError("Must be a UUID.") from None
+            raise ValueError(_NOT_UUID) from None
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError("Must be a number.")
@@ -465,17 +468,23 @@ def convert(rows: list[Row], issues: list[Issue]) -> list[Converted]:
                         continue
                 elif kind == "uuid":
                     known = uuids.get(raw)
-                    if known is not None:
-                        values[attname] = known
-                        continue
+                    if known is None:
+                        try:
+                            known = uuids[raw] = uuid.UUID(raw)
+                        except ValueError:
+                            issues.append(
+                                Issue(row.file, row.row, row.where(hsds_field), _NOT_UUID)
+                            )
+                            ok = False
+                            continue
+                    values[attname] = known
+                    continue
             try:
                 value = _convert(kind, limit, raw)
             except ValueError as exc:
                 issues.append(Issue(row.file, row.row, row.where(hsds_field), str(exc)))
                 ok = False
                 continue
-            if kind == "uuid":
-                uuids[raw] = value
             values[attname] = value
         if not ok:
             continue
@@ -515,24 +524,8 @@ def _rules(entity: Entity, values: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _existing(entity_name: str, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these ids the directory already holds (plain SQL: the ORM's per-value work
-    would dominate an import)."""
-    table = connection.ops.quote_name(ENTITIES[entity_name].model._meta.db_table)
-    sqlite = connection.vendor == "sqlite"
-    wanted = [(i.hex if sqlite else i) for i in ids]
-    found: set[uuid.UUID] = set()
-    chunk_size = 500
-    with connection.cursor() as cursor:
-        if not sqlite:  # one array parameter, whatever the number of ids
-            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s)", [wanted])  # noqa: S608
-            return {value for (value,) in cursor.fetchall()}
-        for start in range(0, len(wanted), chunk_size):
-            chunk = wanted[start : start + chunk_size]
-            marks = ", ".join(["%s"] * len(chunk))
-            cursor.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)  # noqa: S608
-            for (value,) in cursor.fetchall():
-                found.add(uuid.UUID(value) if isinstance(value, str) else value)
-    return found
+    """Which of these ids the directory already holds."""
+    return bulk.present(ENTITIES[entity_name].model._meta.db_table, "id", ids)
 
 
 @functools.cache
@@ -561,22 +554,32 @@ def resolve(
     for name, pk in merged:
         known[name].add(pk)
     wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
-    for item in merged.values():
+    reaching_out: list[tuple[str, uuid.UUID]] = []  # objects naming one outside the import
+    for key, item in merged.items():
         values = item.values
+        outside = False
         for _hsds_field, attname, target, _required in _refs(item.entity):
             value = values.get(attname)
             if value is not None and value not in known[target]:
                 wanted[target].add(value)
+                outside = True
+        if outside:
+            reaching_out.append(key)
     for target, ids in wanted.items():
         known[target] |= _existing(target, ids)
     ours = {"taxonomy": {taxonomy.TAXONOMY_ID}, "taxonomy_term": {t.id for t in taxonomy.TERMS}}
     for name, ids in ours.items():
         known[name] |= ids
 
-    changed = True
-    while changed:
+    # Only an object naming one outside the import can dangle, until one is left out
+    # (lenient): then every object is checked again, as some may have named that one.
+    to_check = reaching_out
+    while to_check:
         changed = False
-        for key, item in list(merged.items()):
+        for key in to_check:
+            if key not in merged:  # left out earlier in this pass
+                continue
+            item = merged[key]
             values = item.values
             for hsds_field, attname, target, required in _refs(item.entity):
                 value = values.get(attname)
@@ -609,6 +612,7 @@ def resolve(
                     Issue(row.file, row.row, row.where(hsds_field), f"{message} Emptied.")
                 )
                 values[attname] = None
+        to_check = list(merged) if changed else []
     return list(merged.values())
 
 
@@ -749,31 +753,40 @@ def stored(entity_name: str, values: dict[str, Any], attname: str) -> Any:
 
 
 def _db_rows(entity: Entity, items: list[Converted], now: Any) -> list[tuple[Any, ...]]:
-    """The rows to write, as tuples in column order, built column by column (a Python loop per
-    cell is what the importer spent most of its writing time on)."""
+    """The rows to write, as tuples in column order: each object's values laid over the
+    columns' defaults and read out by one ``itemgetter`` (loops in C: a Python step per cell
+    was most of the importer's writing time), then the columns the driver needs adapted."""
     attnames, makers = _plan(entity.name, connection.vendor)
-    dicts = [item.values for item in items]
-    columns: list[list[Any]] = []
-    for attname, maker in zip(attnames, makers, strict=True):
+    defaults: dict[str, Any] = {}
+    stamps: dict[str, Any] = {}
+    adapted: list[tuple[int, Callable[[Any], Any]]] = []
+    for position, (attname, maker) in enumerate(zip(attnames, makers, strict=True)):
         if maker is _STAMP:
-            columns.append([now] * len(dicts))
+            stamps[attname] = now
             continue
-        default, adapter = maker
-        column = [d.get(attname, default) for d in dicts]
+        defaults[attname], adapter = maker
         if adapter is not None:
-            column = [None if v is None else adapter(v) for v in column]
-        columns.append(column)
+            adapted.append((position, adapter))
+    pick = operator.itemgetter(*attnames)
+    rows = [pick({**defaults, **item.values, **stamps}) for item in items]
+    if not adapted or not rows:
+        return rows
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for position, adapter in adapted:
+        columns[position] = [None if v is None else adapter(v) for v in columns[position]]
     return list(zip(*columns, strict=True))
 
 
 def _upsert(
     entity: Entity,
     items: list[Converted],
+    existing: set[uuid.UUID],
     progress: Progress | None,
 ) -> None:
-    """Insert or update rows by id (``bulk.upsert``: the ORM's per-object work would not keep
-    up with hundreds of thousands of rows). Only HSDS columns are updated: our own (the
-    agency link, the confidential flag) are never overwritten by an import."""
+    """Insert the rows new to the directory and update the others by id (``bulk``: the ORM's
+    per-object work would not keep up with hundreds of thousands of rows). Only HSDS columns
+    are updated: our own (the agency link, the confidential flag) are never overwritten by an
+    import. ``existing`` holds the ids already here, read in this transaction."""
     model = entity.model
     now: Any = timezone.now()
     if connection.vendor != "postgresql":
@@ -781,20 +794,22 @@ def _upsert(
     attnames, _makers = _plan(entity.name, connection.vendor)
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
     hsds_columns = {entity.attname(f) for f in entity.fields} | {"updated_at"}
+    table = model._meta.db_table
+    columns = [by_attname[a].column for a in attnames]
+    update = [
+        by_attname[a].column
+        for a in attnames
+        if a in hsds_columns and not by_attname[a].primary_key
+    ]
     done = 0
     for start in range(0, len(items), BATCH):
         chunk = items[start : start + BATCH]
-        bulk.upsert(
-            model._meta.db_table,
-            [by_attname[a].column for a in attnames],
-            _db_rows(entity, chunk, now),
-            key="id",
-            update=[
-                by_attname[a].column
-                for a in attnames
-                if a in hsds_columns and not by_attname[a].primary_key
-            ],
-        )
+        new = [item for item in chunk if item.id not in existing] if existing else chunk
+        if new:
+            bulk.insert(table, columns, _db_rows(entity, new, now))
+        if len(new) < len(chunk):
+            changed = [item for item in chunk if item.id in existing]
+            bulk.upsert(table, columns, _db_rows(entity, changed, now), key="id", update=update)
         done += len(chunk)
         if progress:
             progress(entity.name, done, len(items))
@@ -817,18 +832,16 @@ def write(
     renamed_terms = _renamed(by_entity.get("taxonomy_term", {}), "taxonomy_term")
     new_services = set(by_entity.get("service", {})) - before.get("service", set())
     new_services -= search_rows.services_with_attributes(new_services)
+    previous = _previous(before, capacities)
     for name in WRITE_ORDER:
         rows = list(by_entity.get(name, {}).values())
         if not rows:
             continue
-        _upsert(ENTITIES[name], rows, progress)
+        _upsert(ENTITIES[name], rows, before[name], progress)
         report.updated[name] = len(before[name])
         report.created[name] = len(rows) - report.updated[name]
     if confidential:
-        for location_id, note in confidential.items():
-            Location.objects.filter(pk=location_id).update(
-                is_confidential=True, arrangement_note=note
-            )
+        _mark_confidential(confidential)
     if capacities:
         services = [c.service_id for c in capacities]
         earlier = set(Capacity.objects.filter(service_id__in=services).values_list("pk", flat=True))
@@ -844,7 +857,9 @@ def write(
         )
         report.updated["capacity"] = len(earlier & {c.pk for c in capacities})
         report.created["capacity"] = len(capacities) - report.updated["capacity"]
-    touched = _touched_services(by_entity, capacities, confidential, renamed, renamed_terms)
+    touched = _touched_services(
+        by_entity, capacities, confidential, renamed, renamed_terms, previous
+    )
     if progress:
         progress("search index", 0, len(touched))
     # A service new to the directory is made of this import's objects only (and the
@@ -859,11 +874,23 @@ def write(
     )
     for start in range(0, len(facts), search_rows.CHUNK):
         search_rows.save_rows(
-            [search_rows.build_row(f) for f in facts[start : start + search_rows.CHUNK]]
+            [search_rows.build_row(f) for f in facts[start : start + search_rows.CHUNK]], new=True
         )
     search_rows.rebuild(pk for pk in touched if pk not in new_services)
     if progress:
         progress("search index", len(touched), len(touched))
+
+
+def _mark_confidential(confidential: dict[uuid.UUID, str]) -> None:
+    """Flag these locations confidential, with their "call to arrange" notes (one prepared
+    statement for all of them)."""
+    sqlite = connection.vendor == "sqlite"
+    table = connection.ops.quote_name(Location._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET is_confidential = %s, arrangement_note = %s WHERE id = %s",  # noqa: S608
+            [(True, note, pk.hex if sqlite else pk) for pk, note in confidential.items()],
+        )
 
 
 def _new_service_facts(
@@ -977,28 +1004,34 @@ def _touched_services(
     confidential: dict[uuid.UUID, str],
     renamed: list[uuid.UUID],
     renamed_terms: list[uuid.UUID],
+    previous: Previous,
 ) -> list[uuid.UUID]:
     """Every service whose search row this import may have changed: those it holds, those it
-    gave attributes, languages, cost options, capacity or places, those at a location it
-    changed, those of an organisation it renamed, those with a term it renamed."""
+    gave attributes, languages, cost options, capacity or places, those they were taken from,
+    those at a location it changed, those of an organisation it renamed, those with a term it
+    renamed."""
     touched: dict[uuid.UUID, None] = dict.fromkeys(by_entity.get("service", {}))
     for attribute in by_entity.get("attribute", {}).values():
         if attribute.values.get("link_entity") == "service":
             touched[attribute.values["link_id"]] = None
-    for name in ("language", "cost_option", "service_at_location"):
+    for name in _SERVICE_PARTS:
         for item in by_entity.get(name, {}).values():
             service_id = item.values.get("service_id")
             if service_id is not None:
                 touched[service_id] = None
     touched.update(dict.fromkeys(c.service_id for c in capacities))
-    locations = set(by_entity.get("location", {})) | set(confidential)
-    locations |= {
+    touched.update(dict.fromkeys(previous.services))
+    imported_locations = by_entity.get("location", {})
+    changed = set(imported_locations) | set(confidential) | previous.locations
+    changed |= {
         a.values["location_id"]
         for a in by_entity.get("address", {}).values()
         if a.values.get("location_id") is not None
     }
-    # Services already here at a location the import changed (new ones are in the import).
-    unknown = [pk for pk in locations if pk]
+    # The services at a location new to the directory are all in this import (their places
+    # are), so only locations already here are looked up.
+    here = previous.locations_here | _existing("location", changed - imported_locations.keys())
+    unknown = [pk for pk in changed if pk in here]
     for start in range(0, len(unknown), search_rows.CHUNK):
         touched.update(
             dict.fromkeys(
@@ -1010,6 +1043,40 @@ def _touched_services(
     if renamed_terms:
         touched.update(dict.fromkeys(search_rows.services_with_terms(renamed_terms)))
     return list(touched)
+
+
+@dataclass
+class Previous:
+    """What rows of the import already in the directory pointed at before it wrote: the
+    services of moved languages, cost options, places, attributes and capacities, the
+    locations of moved addresses, and which of the import's locations were here."""
+
+    services: set[uuid.UUID]
+    locations: set[uuid.UUID]
+    locations_here: set[uuid.UUID]
+
+
+_SERVICE_PARTS = ("language", "cost_option", "service_at_location")
+
+
+def _previous(before: dict[str, set[uuid.UUID]], capacities: list[Capacity]) -> Previous:
+    """Read before the import writes (only rows already here can have moved)."""
+    services: set[uuid.UUID | None] = set()
+    for name in _SERVICE_PARTS:  # a language may be a location's or a phone's: no service
+        services.update(
+            s for (s,) in _read(ENTITIES[name].model, before.get(name, ()), "service_id")
+        )
+    services.update(
+        link
+        for kind, link in _read(Attribute, before.get("attribute", ()), "link_entity", "link_id")
+        if kind == "service"
+    )
+    if capacities:
+        services.update(s for (s,) in _read(Capacity, [c.pk for c in capacities], "service_id"))
+    locations = {loc for (loc,) in _read(Address, before.get("address", ()), "location_id")}
+    return Previous(
+        {s for s in services if s is not None}, locations, before.get("location", set())
+    )
 
 
 def _renamed(objects: dict[uuid.UUID, Converted], entity_name: str) -> list[uuid.UUID]:
@@ -1026,6 +1093,21 @@ def _renamed(objects: dict[uuid.UUID, Converted], entity_name: str) -> list[uuid
     return renamed
 
 
+@contextlib.contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """An import allocates millions of small objects (dictionaries, ids, rows) and keeps them
+    to the end; allocations set off the cycle collector, which walked them all again and again
+    (a third of an import's time). They hold no cycles worth collecting, so the collector waits
+    until the import is over (it is process-wide: other threads' cycles wait too)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def run(
     *,
     json_sources: Iterable[tuple[Source, str | None]] = (),
@@ -1037,6 +1119,18 @@ def run(
 ) -> ImportReport:
     """Import JSON files (each with its kind, or None to guess from its name) and/or one
     datapackage. Writes only when nothing is wrong (and not ``dry_run``)."""
+    with _cycle_collector_paused():
+        return _run(json_sources, package, lenient, dry_run, progress, before_commit)
+
+
+def _run(
+    json_sources: Iterable[tuple[Source, str | None]],
+    package: dict[str, Source] | None,
+    lenient: bool,
+    dry_run: bool,
+    progress: Progress | None,
+    before_commit: Callable[[ImportReport], None] | None,
+) -> ImportReport:
     report = ImportReport()
     issues: list[Issue] = []
     rows: list[Row] = []
@@ -1078,7 +1172,7 @@ def run(
     if issues or dry_run:
         return report
     try:
-        with transaction.atomic():
+        with bulk.sqlite_write_cache(), transaction.atomic():
             taxonomy.ensure_taxonomy()
             write(items, capacities, confidential, report, progress)
             if before_commit:

@@ -28,6 +28,7 @@ exactly our words and tokens, no parser in between.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 import re
@@ -182,8 +183,31 @@ class Facts:
         self.postcodes.update(postcodes)
 
 
-def build_row(facts: Facts) -> ServiceSearch:
-    """The (unsaved) search row of a service."""
+@dataclass(slots=True, frozen=True)
+class SearchRow:
+    """The values of one ``ServiceSearch`` row, as ``save_rows`` writes them (a plain object:
+    an unsaved model instance cost more to make than the row's text)."""
+
+    service_id: uuid.UUID
+    active: bool
+    minimum_age: float | None
+    maximum_age: float | None
+    genders: str
+    languages: str
+    terms: str
+    free: bool
+    capacity_available: bool
+    exploited_youth: bool
+    open_24_7: bool
+    organization_id: uuid.UUID | None
+    last_modified: datetime.datetime | None
+    points: str
+    text: str
+    document: str
+
+
+def build_row(facts: Facts) -> SearchRow:
+    """The search row of a service."""
     text = document(
         [
             facts.name,
@@ -215,7 +239,7 @@ def build_row(facts: Facts) -> ServiceSearch:
     for lat, lon in facts.points:
         cells.update(cell_tokens(lat, lon))
     tokens += sorted(cells)
-    return ServiceSearch(
+    return SearchRow(
         service_id=facts.service_id,
         active=facts.status == ServiceStatus.ACTIVE,
         minimum_age=facts.minimum_age,
@@ -370,27 +394,10 @@ def rebuild_all() -> int:
     return rebuild(ids)
 
 
-_ROW_COLUMNS = (
-    "service_id",
-    "active",
-    "minimum_age",
-    "maximum_age",
-    "genders",
-    "languages",
-    "terms",
-    "free",
-    "capacity_available",
-    "exploited_youth",
-    "open_24_7",
-    "organization_id",
-    "last_modified",
-    "points",
-    "text",
-    "document",
-)
+_ROW_COLUMNS = tuple(f.name for f in dataclasses.fields(SearchRow))  # the table's columns
 
 
-def _row_values(row: ServiceSearch) -> tuple[Any, ...]:
+def _row_values(row: SearchRow) -> tuple[Any, ...]:
     ops = connection.ops
     sqlite = connection.vendor == "sqlite"
     org = row.organization_id
@@ -414,18 +421,23 @@ def _row_values(row: ServiceSearch) -> tuple[Any, ...]:
     )
 
 
-def save_rows(rows: list[ServiceSearch]) -> None:
-    """Write search rows (``bulk.upsert``: the ORM's per-object work would dominate an
-    import), their full-text entries and their words (for typo correction)."""
+def save_rows(rows: list[SearchRow], *, new: bool = False) -> None:
+    """Write search rows (``bulk``: the ORM's per-object work would dominate an import), their
+    full-text entries and their words (for typo correction). ``new``: the rows' services were
+    not in the directory when this transaction began, so they have no rows yet."""
     if not rows:
         return
-    bulk.upsert(
-        ServiceSearch._meta.db_table,
-        _ROW_COLUMNS,
-        [_row_values(row) for row in rows],
-        key=_ROW_COLUMNS[0],
-        update=_ROW_COLUMNS[1:],
-    )
+    values = [_row_values(row) for row in rows]
+    if new:
+        bulk.insert(ServiceSearch._meta.db_table, _ROW_COLUMNS, values)
+    else:
+        bulk.upsert(
+            ServiceSearch._meta.db_table,
+            _ROW_COLUMNS,
+            values,
+            key=_ROW_COLUMNS[0],
+            update=_ROW_COLUMNS[1:],
+        )
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.executemany(
@@ -484,13 +496,7 @@ def services_with_terms(term_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
 
 
 def services_with_attributes(service_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these services have attributes in the directory (chunks of 2,000)."""
-    ids = list(service_ids)
-    found: set[uuid.UUID] = set()
-    for start in range(0, len(ids), CHUNK):
-        found.update(
-            Attribute.objects.filter(link_entity="service", link_id__in=ids[start : start + CHUNK])
-            .order_by()
-            .values_list("link_id", flat=True)
-        )
-    return found
+    """Which of these services have attributes in the directory."""
+    return bulk.present(
+        Attribute._meta.db_table, "link_id", service_ids, where="link_entity = 'service'"
+    )

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from safeharbor.audit.models import AuditEvent
 from safeharbor.directory import importer, taxonomy
@@ -20,6 +21,7 @@ from safeharbor.directory.models import (
     Location,
     Organization,
     Service,
+    ServiceSearch,
     TaxonomyTerm,
 )
 from safeharbor.directory.services import directory_import
@@ -283,3 +285,64 @@ def test_a_capacity_for_an_unknown_service_names_its_file_row_and_field():
     assert missing in error.message
     assert str(error).startswith("attributes.csv, row 2, link_id: Capacity ")
     assert not Capacity.objects.exists()
+
+
+def _generated(count: int, seed: int = 5) -> list[dict]:
+    from safeharbor.directory.demo import DirectoryGenerator
+
+    generator = DirectoryGenerator(seed)
+    return [generator.service() for _ in range(count)]
+
+
+def _directory_state() -> tuple:
+    return (
+        sorted(Service.objects.values_list("id", "name")),
+        sorted(ServiceSearch.objects.values_list("service_id", "document")),
+        Attribute.objects.count(),
+        Location.objects.count(),
+    )
+
+
+def test_a_bad_service_at_the_end_of_a_big_batch_imports_nothing():
+    # About 8,700 objects; the fault in the very last service.
+    services = _generated(600)
+    services[-1]["languages"].append({"id": "not-a-uuid", "code": "es", "name": "Spanish"})
+    source = importer.Source("big.json", json.dumps({"contents": services}).encode())
+    report = directory_import(actor=None, json_sources=[(source, "service")])
+    assert not report.written
+    assert [(e.file, e.row) for e in report.errors] == [("big.json", 600)]
+    assert report.errors[0].field.startswith("languages[")
+    assert not Service.objects.exists()
+    assert not Attribute.objects.exists()
+    assert not ServiceSearch.objects.exists()
+
+
+def test_a_row_the_database_already_holds_after_all_refuses_the_whole_import(monkeypatch):
+    """Rows new to the directory are inserted without a conflict clause (COPY on PostgreSQL):
+    one that another writer added meanwhile must make the database refuse the import, and
+    leave the directory as it was."""
+    first = _generated(30, seed=8)
+    load(*first)
+    before = _directory_state()
+    # As if another writer had added the first directory's services after we looked; small
+    # batches, so that several are written before the clash (the clashing rows come last).
+    monkeypatch.setattr(importer, "_existing", lambda entity_name, ids: set())
+    monkeypatch.setattr(importer, "BATCH", 7)
+    source = importer.Source(
+        "again.json", json.dumps({"contents": _generated(30, seed=9) + first[-1:]}).encode()
+    )
+    report = directory_import(actor=None, json_sources=[(source, "service")])
+    assert not report.written
+    assert "The database refused the import, so nothing was saved" in report.errors[0].message
+    assert report.created == {}
+    assert _directory_state() == before
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's page cache")
+def test_the_import_gives_sqlite_its_page_cache_back():
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        (before,) = cursor.fetchone()
+        load(service_object())
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone() == (before,)

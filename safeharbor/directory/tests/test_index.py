@@ -541,3 +541,39 @@ def test_a_reimport_that_renames_a_term_reindexes():
     assert report.ok, [str(e) for e in report.errors]
     assert names(Criteria(text="owl")) == []
     assert names(Criteria(text="evening")) == ["Cedar Youth Center"]
+
+
+def test_a_reimport_that_moves_a_language_cost_or_attribute_reindexes_both_services():
+    """A language, cost option or attribute given to another service in a later import leaves
+    the service it was on: that service's row must lose it too, though it is not in the import."""
+    first = service_object(name="Cedar Youth Center", languages=("es",), free=True)
+    legal_need = _need(first["id"], "need-legal")
+    first["attributes"].append(legal_need)
+    second = service_object(name="Birch Drop-in", languages=("en",))
+    load(first, second)
+    assert names(Criteria(language="es")) == ["Cedar Youth Center"]
+    assert names(Criteria(free=True)) == ["Cedar Youth Center"]
+    legal = Criteria(need=taxonomy.term_id("need-legal"))
+    assert names(legal) == ["Cedar Youth Center"]
+    moved = {
+        **second,
+        "languages": [{**first["languages"][0], "service_id": second["id"]}],
+        "cost_options": [{**first["cost_options"][0], "service_id": second["id"]}],
+        "attributes": [{**legal_need, "link_id": second["id"]}],
+    }
+    load(moved)
+    assert names(Criteria(language="es")) == ["Birch Drop-in"]
+    assert names(Criteria(free=True)) == ["Birch Drop-in"]
+    assert names(legal) == ["Birch Drop-in"]
+    built = _stored_rows()
+    index.rebuild_all()
+    assert _stored_rows() == built
+
+
+def _need(service_id: str, code: str) -> dict:
+    return {
+        "id": new_id(),
+        "link_id": service_id,
+        "link_entity": "service",
+        "taxonomy_term_id": str(taxonomy.term_id(code)),
+    }
