@@ -154,7 +154,9 @@ def _link_inserts(
     return statements
 
 
-@transaction.atomic
+# No savepoint inside a caller's transaction: an event that fails must fail the write it
+# describes anyway, and on PostgreSQL a savepoint costs two more round trips.
+@transaction.atomic(savepoint=False)
 def record(
     *,
     actor: Any,
@@ -202,7 +204,7 @@ def record_object(
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def record_listed_youth(
     *,
     actor: Any,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
+from safeharbor.accounts.models import Agency
 from safeharbor.audit.choices import AuditAction
+from safeharbor.audit.models import AuditChainHead
 from safeharbor.audit.services import record
 
 
@@ -42,3 +44,30 @@ def test_a_read_event_relaxes_the_commit_and_a_write_event_does_not():
     with connection.cursor() as cursor:  # SET LOCAL: gone with its transaction
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_inside_a_write_adds_no_savepoint_and_a_failed_event_fails_the_write():
+    statements: list[str] = []
+
+    def capture(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture), transaction.atomic():
+        record(actor=None, action=AuditAction.CREATE, object_type="t")
+    assert not [sql for sql in statements if "SAVEPOINT" in sql.upper()]
+    taken = record(actor=None, action=AuditAction.VIEW, object_type="t")
+    # The head points back one event, as if another writer's event were lost: the next event's
+    # sequence number is taken, so its insert fails.
+    AuditChainHead.objects.filter(pk=1).update(seq=taken.seq - 1, hash=taken.prev_hash)
+    agencies = Agency.objects.count()
+
+    @transaction.atomic
+    def a_write_and_its_event() -> None:
+        Agency.objects.create(name="Never saved", kind="shelter", county="Harbor")
+        record(actor=None, action=AuditAction.CREATE, object_type="accounts.agency")
+
+    with pytest.raises(DatabaseError):
+        a_write_and_its_event()
+    assert Agency.objects.count() == agencies
