@@ -94,13 +94,13 @@ class CodingErrorSerializer(serializers.Serializer):
 _AUTHENTICATION = [TokenAuthentication, SessionAuthentication]
 
 
-def _segment_data(segment: Any, codes: list[int]) -> dict[str, Any]:
+def _segment_json(segment: Any, codes: list[int]) -> dict[str, Any]:
     return {
         "id": segment.pk,
-        "transcript_id": segment.transcript_id,
+        "transcript": segment.transcript_id,
         "start": segment.start,
         "end": segment.end,
-        "coder_id": segment.coder_id,
+        "coder": segment.coder_id,
         "is_exemplar": segment.is_exemplar,
         "codes": codes,
     }
@@ -127,11 +127,15 @@ class TranscriptCodingViewSet(viewsets.ViewSet):
     )
     def create(self, request: Request, transcript_id: int) -> Response:
         actor = request_user(request)
-        transcript = selectors.transcript_for_coding(actor=actor, transcript_id=transcript_id)
         data = ApplyCodesInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        codes = selectors.codes_for_coding(
-            study_id=transcript.study_id, code_ids=data.validated_data["codes"]
+        if not data.is_valid():
+            # "not found" still comes before "bad input", as it always has
+            selectors.transcript_for_coding(actor=actor, transcript_id=transcript_id)
+            raise ValidationError(data.errors)
+        # The transcript (404 unless the caller leads or codes its study) and the codes asked
+        # for, in one statement.
+        transcript, codes = selectors.transcript_and_codes_for_coding(
+            actor=actor, transcript_id=transcript_id, code_ids=data.validated_data["codes"]
         )
         if len(codes) != len(set(data.validated_data["codes"])):
             raise ValidationError({"codes": ["Choose codes from this study's codebook."]})
@@ -145,9 +149,8 @@ class TranscriptCodingViewSet(viewsets.ViewSet):
             )
         except DjangoValidationError as exc:
             raise _service_errors(exc) from exc
-        return Response(
-            SegmentSerializer(_segment_data(segment, present)).data, status=status.HTTP_201_CREATED
-        )
+        # SegmentSerializer's shape, written directly (every value is already an int or bool).
+        return Response(_segment_json(segment, present), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         responses={200: SegmentSerializer(many=True), **_ERRORS}, summary="A transcript's segments"

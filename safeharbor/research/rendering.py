@@ -94,6 +94,16 @@ def paragraph_options(paragraphs: Sequence[tuple[int, int, str]], selected: Any)
     return mark_safe("".join(options))  # noqa: S308  (escaped above)
 
 
+def legend(entries: Sequence[Any]) -> SafeString:
+    """The colour legend: one chip per code, in codebook order."""
+    return mark_safe(  # noqa: S308  (escaped here)
+        "".join(
+            f'<li><span class="chip c-{entry.code.pk}">{escape(entry.code.name)}</span></li>'
+            for entry in entries
+        )
+    )
+
+
 def code_checkboxes(entries: Sequence[Any], checked: Sequence[Any]) -> SafeString:
     ticked = {str(v) for v in checked}
     rows = []

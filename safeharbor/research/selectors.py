@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, Exists, Prefetch, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -166,19 +167,67 @@ def transcript_get(
     return study, _in_study(Transcript.objects.defer("text"), study, transcript_id)
 
 
+def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of a hand-written statement. The two hot paths (opening a transcript, applying a
+    code) use a few of these: building the same ORM query on every request cost more CPU than
+    running it. Plain SQL that SQLite and PostgreSQL both accept; values always as parameters.
+    Instances are made with ``Model.from_db``, whose values follow the model's field order."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _decrypt(model: Any, field_name: str, value: Any) -> Any:
+    """A raw encrypted column's plain value (what the ORM's ``from_db_value`` gives)."""
+    return model._meta.get_field(field_name).from_db_value(value, None, connection)
+
+
+_CODING_TRANSCRIPT_SQL = (
+    'SELECT t."id", t."study_id", t."participant_id", t."char_count" '
+    'FROM "research_transcript" t WHERE t."id" = %s AND EXISTS ('
+    'SELECT 1 FROM "research_studymember" m WHERE m."study_id" = t."study_id" '
+    'AND m."user_id" = %s AND m."role" IN (%s, %s))'
+)
+
+
 def transcript_for_coding(*, actor: User, transcript_id: int) -> Transcript:
-    """For the coding endpoint: one query, the text never loaded (so never decrypted)."""
-    try:
-        return (
-            Transcript.objects.only("id", "study_id", "participant_id", "char_count")
-            .filter(
-                study__members__user=actor,
-                study__members__role__in=[TeamRole.LEAD, TeamRole.CODER],
-            )
-            .get(pk=transcript_id)
-        )
-    except Transcript.DoesNotExist as exc:
-        raise Http404 from exc
+    """For the coding endpoint: one query, the text never loaded (so never decrypted); the
+    instance holds only these four fields (any other is read on access, as with ``only``)."""
+    rows = _fetch(_CODING_TRANSCRIPT_SQL, [transcript_id, actor.pk, TeamRole.LEAD, TeamRole.CODER])
+    if not rows:
+        raise Http404
+    return Transcript.from_db(
+        connection.alias, ["id", "study_id", "participant_id", "char_count"], rows[0]
+    )
+
+
+def transcript_and_codes_for_coding(
+    *, actor: User, transcript_id: int, code_ids: list[int]
+) -> tuple[Transcript, list[Code]]:
+    """``transcript_for_coding`` and ``codes_for_coding`` in one statement (a round trip fewer
+    for the coding API): a row per code found, or one row with no code."""
+    ids = sorted({int(pk) for pk in code_ids}) or [0]
+    placeholders = ", ".join(["%s"] * len(ids))  # only placeholders: the ids are parameters
+    rows = _fetch(
+        'SELECT t."id", t."study_id", t."participant_id", t."char_count", c."id" '  # noqa: S608
+        'FROM "research_transcript" t LEFT OUTER JOIN "research_code" c '
+        f'ON c."study_id" = t."study_id" AND c."id" IN ({placeholders}) '
+        'WHERE t."id" = %s AND EXISTS (SELECT 1 FROM "research_studymember" m '
+        'WHERE m."study_id" = t."study_id" AND m."user_id" = %s AND m."role" IN (%s, %s)) '
+        'ORDER BY c."position", c."name"',
+        [*ids, transcript_id, actor.pk, TeamRole.LEAD, TeamRole.CODER],
+    )
+    if not rows:
+        raise Http404
+    transcript = Transcript.from_db(
+        connection.alias, ["id", "study_id", "participant_id", "char_count"], rows[0][:4]
+    )
+    codes = [
+        Code.from_db(connection.alias, ["id", "study_id"], [row[4], transcript.study_id])
+        for row in rows
+        if row[4] is not None
+    ]
+    return transcript, codes
 
 
 @dataclass(frozen=True)
@@ -233,8 +282,18 @@ def segment_for_coding(*, actor: User, segment_id: int) -> Segment:
 
 
 def codes_for_coding(*, study_id: int, code_ids: list[int]) -> list[Code]:
-    """The codes by id within one study; unknown ids are simply absent (the service refuses)."""
-    return list(Code.objects.filter(study_id=study_id, pk__in=code_ids).only("id", "study_id"))
+    """The codes by id within one study; unknown ids are simply absent (the service refuses).
+    In the codebook's order (position, name); each instance holds its id and study only."""
+    ids = sorted({int(pk) for pk in code_ids})
+    if not ids:
+        return []
+    placeholders = ", ".join(["%s"] * len(ids))  # only placeholders: the ids are parameters
+    rows = _fetch(
+        'SELECT "id", "study_id" FROM "research_code" WHERE "study_id" = %s '  # noqa: S608
+        f'AND "id" IN ({placeholders}) ORDER BY "position", "name"',
+        [study_id, *ids],
+    )
+    return [Code.from_db(connection.alias, ["id", "study_id"], row) for row in rows]
 
 
 # --------------------------------------------------------------------------- study page
@@ -314,14 +373,22 @@ def codebook(*, study: Study) -> list[CodebookEntry]:
     ]
 
 
+# In the model's field order: ``Model.from_db`` takes the values of a subset in that order.
+_CODE_FIELDS = ["id", "study_id", "parent_id", "level", "name", "color", "position"]
+
+
 def codebook_plain(*, study: Study) -> list[CodebookEntry]:
-    """The codes in tree order without counts (for the coding panel: one light query)."""
-    codes = list(
-        study.codes.only("id", "study_id", "parent_id", "name", "color", "level", "position")
+    """The codes in tree order without counts (for the coding panel: one light query; each
+    instance holds only these fields)."""
+    rows = _fetch(
+        'SELECT "id", "study_id", "parent_id", "level", "name", "color", "position" '
+        'FROM "research_code" WHERE "study_id" = %s ORDER BY "position", "name"',
+        [study.pk],
     )
-    rows = [analysis.CodeRow(c.pk, c.parent_id, c.name, c.level, c.color) for c in codes]
+    codes = [Code.from_db(connection.alias, _CODE_FIELDS, row) for row in rows]
+    tree = [analysis.CodeRow(c.pk, c.parent_id, c.name, c.level, c.color) for c in codes]
     by_id = {c.pk: c for c in codes}
-    return [CodebookEntry(by_id[row.id], depth, 0) for row, depth in analysis.tree_order(rows)]
+    return [CodebookEntry(by_id[row.id], depth, 0) for row, depth in analysis.tree_order(tree)]
 
 
 def codebook_for(
@@ -451,64 +518,76 @@ def _user_names(ids: set[int]) -> dict[int, str]:
     }
 
 
+_PAGE_SQL = (
+    'SELECT t."id", t."study_id", t."participant_id", t."name", t."source_format", t."text", '
+    't."char_count", p."code", p."withdrawn_at" IS NOT NULL, s."blind_coding", '
+    '(SELECT m."role" FROM "research_studymember" m '
+    'WHERE m."study_id" = t."study_id" AND m."user_id" = %s), '
+    'EXISTS (SELECT 1 FROM "research_codingaction" a WHERE a."study_id" = t."study_id" '
+    'AND a."actor_id" = %s AND a."undone_at" IS NULL AND a."kind" IN (%s, %s)), '
+    'EXISTS (SELECT 1 FROM "research_memo" mt WHERE mt."transcript_id" = t."id") '
+    'OR EXISTS (SELECT 1 FROM "research_memo" ms INNER JOIN "research_segment" sg '
+    'ON sg."id" = ms."segment_id" WHERE sg."transcript_id" = t."id") '
+    'FROM "research_transcript" t '
+    'INNER JOIN "research_participant" p ON p."id" = t."participant_id" '
+    'INNER JOIN "research_study" s ON s."id" = t."study_id" '
+    'WHERE t."id" = %s AND t."study_id" = %s'
+)
+_PAGE_SEGMENTS_SQL = (
+    'SELECT sg."id", sg."start", sg."end", sg."is_exemplar", sg."coder_id", sc."code_id", '
+    'u."first_name", u."last_name", u."username" FROM "research_segment" sg '
+    'LEFT OUTER JOIN "research_segmentcode" sc ON sc."segment_id" = sg."id" '
+    'INNER JOIN "accounts_user" u ON u."id" = sg."coder_id" '
+    'WHERE sg."transcript_id" = %s{blind} '
+    'ORDER BY sg."start", sg."end", sg."id", sc."code_id"'
+)
+
+
 def transcript_page(
     *, actor: User, study_id: int, transcript_id: int, request: HttpRequest | None = None
 ) -> TranscriptPage:
-    # The transcript, its participant and study, the actor's team role and whether they have
-    # a coding to undo, in one query (study_get's answer: 404 when missing or not allowed).
-    transcript = (
-        Transcript.objects.select_related("participant", "study")
-        .filter(pk=transcript_id, study_id=study_id)
-        .annotate(
-            member_role=Subquery(
-                StudyMember.objects.filter(study_id=study_id, user_id=actor.pk).values("role")[:1]
-            ),
-            can_undo=Exists(
-                CodingAction.objects.filter(
-                    study_id=study_id,
-                    actor_id=actor.pk,
-                    undone_at__isnull=True,
-                    kind__in=[CodingActionKind.APPLY, CodingActionKind.REMOVE],
-                )
-            ),
-        )
-        .first()
+    # The transcript, its participant and study, the actor's team role, whether they have a
+    # coding to undo and whether there are memos to read, in one statement (study_get's
+    # answer: 404 when missing or not allowed). The instances hold only the fields read here;
+    # any other is read on access, as with ``only()``.
+    found = _fetch(
+        _PAGE_SQL,
+        [
+            actor.pk,
+            actor.pk,
+            CodingActionKind.APPLY,
+            CodingActionKind.REMOVE,
+            transcript_id,
+            study_id,
+        ],
     )
-    access = access_for_role(actor, getattr(transcript, "member_role", None))
-    if transcript is None or not access.allows(StudyAction.VIEW):
+    row = found[0] if found else None
+    access = access_for_role(actor, row[10] if row else None)
+    if row is None or not access.allows(StudyAction.VIEW):
         raise Http404
-    study = transcript.study
-    segments_qs = Segment.objects.filter(transcript=transcript)
-    if study.blind_coding:
-        segments_qs = segments_qs.filter(coder=actor)
+    alias = connection.alias
+    study = Study.from_db(alias, ["id", "blind_coding"], [row[1], bool(row[9])])
+    participant = Participant.from_db(alias, ["id", "code"], [row[2], row[7]])
+    transcript = Transcript.from_db(
+        alias,
+        ["id", "study_id", "participant_id", "name", "source_format", "text", "char_count"],
+        [*row[:5], _decrypt(Transcript, "text", row[5]), row[6]],
+    )
+    transcript.study = study
+    transcript.participant = participant
+    withdrawn, can_undo, has_memos = bool(row[8]), bool(row[11]), bool(row[12])
     # The segments with their code ids and coders' names in one query (a row per coding,
     # code ids ascending within a segment, as the unique index on segment and code gives them).
+    blind = study.blind_coding
     rows: list[tuple[int, int, int, bool, int]] = []
     code_ids: dict[int, list[int]] = defaultdict(list)
     coders: dict[int, str] = {}
-    for (
-        pk,
-        start,
-        end,
-        is_exemplar,
-        coder_id,
-        code_id,
-        first,
-        last,
-        username,
-    ) in segments_qs.order_by("start", "end", "pk", "codings__code_id").values_list(
-        "pk",
-        "start",
-        "end",
-        "is_exemplar",
-        "coder_id",
-        "codings__code_id",
-        "coder__first_name",
-        "coder__last_name",
-        "coder__username",
+    for pk, start, end, is_exemplar, coder_id, code_id, first, last, username in _fetch(
+        _PAGE_SEGMENTS_SQL.format(blind=' AND sg."coder_id" = %s' if blind else ""),
+        [transcript.pk, actor.pk] if blind else [transcript.pk],
     ):
         if not rows or rows[-1][0] != pk:
-            rows.append((pk, start, end, is_exemplar, coder_id))
+            rows.append((pk, start, end, bool(is_exemplar), coder_id))
             coders[coder_id] = f"{first} {last}".strip() or username
         if code_id is not None:
             code_ids[pk].append(code_id)
@@ -516,10 +595,14 @@ def transcript_page(
     by_id = {entry.code.pk: entry.code for entry in codes}
     spans = [(start, end, code_ids[pk]) for pk, start, end, _e, _c in rows]
     html, paragraphs = render_transcript(transcript.text, spans)
-    memos = list(
-        Memo.objects.filter(Q(transcript=transcript) | Q(segment__transcript=transcript))
-        .select_related("author")
-        .order_by("created_at")
+    memos = (
+        list(
+            Memo.objects.filter(Q(transcript=transcript) | Q(segment__transcript=transcript))
+            .select_related("author")
+            .order_by("created_at")
+        )
+        if has_memos
+        else []
     )
     page = TranscriptPage(
         study=study,
@@ -541,8 +624,8 @@ def transcript_page(
         ],
         codes=codes,
         memos=memos,
-        can_undo=transcript.can_undo,
-        withdrawn=transcript.participant.withdrawn_at is not None,
+        can_undo=can_undo,
+        withdrawn=withdrawn,
     )
     _audit_view(actor, study, "transcript", request)
     return page

@@ -441,6 +441,7 @@ def transcript_detail(
                 page.paragraphs, form["paragraph"].value()
             ),
             "code_checkboxes": rendering.code_checkboxes(page.codes, form["codes"].value() or []),
+            "legend": rendering.legend(page.codes),
             "segment_list": rendering.segment_list(
                 study_id=page.study.pk,
                 segments=page.segments,

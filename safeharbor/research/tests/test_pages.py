@@ -477,3 +477,98 @@ def test_the_transcript_is_laid_out_as_when_each_paragraph_tested_every_segment(
         html, paragraphs = render_transcript(text, segments)
         assert str(html) == reference(text, segments)
         assert len(paragraphs) == 60
+
+
+def test_the_transcript_page_shows_memos_legend_and_state_from_its_one_header_query(rworld):
+    """The page reads the transcript, participant, study, team role, undo and whether memos
+    exist in one statement; memos are then read only when there are some."""
+    s, t = rworld.study, rworld.transcripts[0]
+    url = f"/research/{s.pk}/transcripts/{t.pk}/"
+    lead = verified_client(rworld.lead)
+    services.code_create(actor=rworld.lead, study=s, name='Fear & "trust" <b>')
+    lead.get(f"/research/{s.pk}/")  # the session's expiry push, not counted below
+    without_memos = _count(lead, url)
+    body = lead.get(url).content.decode()
+    assert "No memos yet." in body
+    assert "Fear &amp; &quot;trust&quot; &lt;b&gt;</span></li>" in body
+    assert "<b>" not in body.split('class="legend"')[1].split("</ul>")[0]
+    assert "Undo my last coding" not in body
+    segment = services.segment_apply(
+        actor=rworld.coder, transcript=t, start=0, end=12, codes=[rworld.codes["Funding"]]
+    )
+    services.memo_add(actor=rworld.coder, study=s, body="On the words", segment=segment)
+    body = lead.get(url).content.decode()
+    assert "On the words" in body
+    assert "on a segment" in body
+    funding = rworld.codes["Funding"]
+    chip = f'<span class="chip c-{funding.pk}">{funding.name}</span>'
+    assert body.count(chip) == 2  # the segment's code and the legend
+    assert "Undo my last coding" not in body  # the coder's coding, not the lead's
+    assert _count(lead, url) == without_memos + 1
+    services.memo_add(actor=rworld.lead, study=s, body="On the whole", transcript=t)
+    services.segment_apply(
+        actor=rworld.lead, transcript=t, start=20, end=30, codes=[rworld.codes["Tools"]]
+    )
+    body = lead.get(url).content.decode()
+    assert body.index("On the words") < body.index("On the whole")
+    assert "Undo my last coding" in body
+    # a viewer reads the page without the coding form; another study's URL finds nothing
+    viewer = verified_client(rworld.viewer).get(url).content.decode()
+    assert "On the whole" in viewer
+    assert 'id="code-form"' not in viewer
+    other = make_study(rworld.lead, title="Elsewhere")
+    assert lead.get(f"/research/{other.pk}/transcripts/{t.pk}/").status_code == 404
+    assert verified_client(rworld.outsider).get(url).status_code == 404
+    # withdrawn: the notice, no form
+    services.participant_withdraw(actor=rworld.lead, participant=t.participant)
+    body = lead.get(url).content.decode()
+    assert "This participant has withdrawn" in body
+    assert 'id="code-form"' not in body
+
+
+def test_the_coding_api_answers_not_found_before_bad_input_and_in_two_reads(rworld):
+    """The transcript and the codes are read in one statement; "not found" (a viewer, an
+    outsider, no such transcript) still comes before "bad input", and the answer keeps
+    SegmentSerializer's shape."""
+    t = rworld.transcripts[0]
+    url = f"/api/v1/research/transcripts/{t.pk}/segments/"
+    tools, funding = rworld.codes["Tools"], rworld.codes["Funding"]
+    for user in (rworld.viewer, rworld.outsider):
+        bad = _api(user).post(url, {"start": 5, "end": 1, "codes": []}, format="json")
+        assert bad.status_code == 404
+    client = _api(rworld.coder)
+    missing = client.post(
+        "/api/v1/research/transcripts/999999/segments/",
+        {"start": 0, "end": 4, "codes": [tools.pk]},
+        format="json",
+    )
+    assert missing.status_code == 404
+    bad = client.post(url, {"start": 0, "codes": []}, format="json")
+    assert bad.status_code == 400
+    assert set(bad.json()) == {"end", "codes"}
+    other = services.code_create(
+        actor=rworld.lead, study=make_study(rworld.lead, title="Other"), name="Elsewhere"
+    )
+    mixed = client.post(url, {"start": 0, "end": 4, "codes": [tools.pk, other.pk]}, format="json")
+    assert mixed.status_code == 400
+    assert mixed.json() == {"codes": ["Choose codes from this study's codebook."]}
+    assert not Segment.objects.exists()
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            url, {"start": 0, "end": 4, "codes": [tools.pk, funding.pk, tools.pk]}, format="json"
+        )
+    assert response.status_code == 201
+    segment = Segment.objects.get()
+    assert response.json() == {
+        "id": segment.pk,
+        "transcript": t.pk,
+        "start": 0,
+        "end": 4,
+        "coder": rworld.coder.pk,
+        "is_exemplar": False,
+        "codes": sorted([tools.pk, funding.pk]),
+    }
+    assert segment.quote == t.text[0:4]
+    reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert sum('"research_code"' in sql for sql in reads) == 1
+    assert sum('"research_code"' in sql and '"research_transcript"' in sql for sql in reads) == 1
