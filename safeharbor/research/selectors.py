@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -1191,7 +1192,8 @@ Span = tuple[int | None, int, int]  # (memo id or None for the transcript, start
 
 
 def _memo_where(memo: Memo, names: Mapping[int, str], codes: Mapping[int, str]) -> str:
-    values = {"who": names.get(memo.author_id, ""), "when": memo.created_at.date().isoformat()}
+    when = timezone.localdate(memo.created_at).isoformat()
+    values = {"who": names.get(memo.author_id, ""), "when": when}
     if memo.code_id is not None:
         return _("Memo on the code %(code)s by %(who)s, %(when)s") % {
             **values,

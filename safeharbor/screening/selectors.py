@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest
+from django.utils import timezone
 
 from safeharbor.access.choices import Action, Category
 from safeharbor.access.policy import YouthAccess, access_for_many, visible_youth
@@ -502,7 +503,7 @@ def _rescreens_due(
     for pk, last_at in picked:
         youth = by_pk[pk]
         due_at = last_at + every if last_at else youth.created_at
-        detail = "never" if last_at is None else last_at.date().isoformat()
+        detail = "never" if last_at is None else timezone.localdate(last_at).isoformat()
         reason = ScreeningReason.INTAKE if last_at is None else ScreeningReason.ROUTINE_RESCREEN
         items.append((youth, Deadline("rescreen", due_at, None, now), detail, None, reason))
     return items, never_count + screened["due"]

@@ -184,7 +184,7 @@ class TestStabilisation:
                 youth=world.maya,
                 user=world.vsp_advocate,
                 team_role="advocate",
-                starts_on=moment.date(),
+                starts_on=timezone.localdate(moment),
             )
 
     def test_a_new_mentor_has_72_hours_to_reach_the_youth(self, world, now):
@@ -290,7 +290,7 @@ def add_youth_with_items(world, count, now):
             youth=youth,
             user=world.vsp_advocate,
             team_role="advocate",
-            starts_on=now.date(),
+            starts_on=timezone.localdate(now),
         )
 
 

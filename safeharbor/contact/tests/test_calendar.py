@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from icalendar import Calendar
 
 from safeharbor.audit.models import AuditEvent
@@ -66,7 +67,7 @@ def test_only_the_hash_of_the_token_is_stored_and_replacing_it_kills_the_old(wor
 def test_leaving_the_care_team_empties_the_feed(world, check_in, now):
     path = feed_path(world)
     CareTeamMember.objects.filter(youth=world.maya, user=world.county_caseworker).update(
-        ends_on=now.date() - DAY, starts_on=now.date() - 10 * DAY
+        ends_on=timezone.localdate(now) - DAY, starts_on=timezone.localdate(now) - 10 * DAY
     )
     assert Calendar.from_ical(Client().get(path).content).walk("VEVENT") == []
 

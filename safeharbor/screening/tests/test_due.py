@@ -8,6 +8,7 @@ from unittest import mock
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from safeharbor.audit.models import AuditEvent
 from safeharbor.core import clock
@@ -128,7 +129,7 @@ def test_routine_rescreens_follow_the_agencys_interval(world):
         (row,) = section.rows
         assert row.deadline.due_at == start + DAY * 90
         assert not row.deadline.overdue
-        assert row.detail == start.date().isoformat()
+        assert row.detail == timezone.localdate(start).isoformat()
     with at(start + DAY * 91):
         (section,) = selectors.screenings_due(actor=world.county_caseworker).rescreens
         assert section.rows[0].deadline.overdue

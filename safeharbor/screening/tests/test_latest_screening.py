@@ -12,6 +12,7 @@ from unittest import mock
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.utils import timezone
 
 from safeharbor.core import clock
 from safeharbor.screening import selectors, services
@@ -40,7 +41,7 @@ def expected_due(world, url: str, now: datetime.datetime) -> list[tuple[object, 
         key=lambda y: (last[y.pk], str(y.pk)),
     )
     return [(y.pk, "never") for y in never] + [
-        (y.pk, last[y.pk].date().isoformat()) for y in screened
+        (y.pk, timezone.localdate(last[y.pk]).isoformat()) for y in screened
     ]
 
 

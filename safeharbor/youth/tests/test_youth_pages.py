@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from safeharbor.access.choices import Category
 from safeharbor.audit.models import AuditEvent
+from safeharbor.core import clock
 from safeharbor.core.tests.personas import verified_client
 from safeharbor.youth.services import consent_grant
 
@@ -39,8 +40,8 @@ def test_consented_agency_sees_only_the_shared_categories(world):
         recipient_agency=world.clinic,
         categories=["screening"],
         purpose="Follow-up care",
-        valid_from=world.maya.created_at.date(),
-        expires_on=world.maya.created_at.date().replace(year=2099),
+        valid_from=clock.today(),
+        expires_on=clock.today().replace(year=2099),
     )
     client = verified_client(world.clinic_clinician)
     body = client.get(reverse("youth:detail", args=[world.maya.pk])).content.decode()
@@ -96,8 +97,8 @@ def test_a_list_does_not_show_a_name_that_consent_does_not_share(world):
         recipient_agency=world.clinic,
         categories=["screening"],
         purpose="Follow-up care",
-        valid_from=world.maya.created_at.date(),
-        expires_on=world.maya.created_at.date().replace(year=2099),
+        valid_from=clock.today(),
+        expires_on=clock.today().replace(year=2099),
     )
     body = (
         verified_client(world.clinic_clinician)
