@@ -173,9 +173,17 @@ def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     code) use a few of these: building the same ORM query on every request cost more CPU than
     running it. Plain SQL that SQLite and PostgreSQL both accept; values always as parameters.
     Instances are made with ``Model.from_db``, whose values follow the model's field order."""
+    if not all(fits_a_database_integer(value) for value in params):
+        return []  # no row has such an id (the ORM answers the same way)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+def fits_a_database_integer(value: Any) -> bool:
+    """Whether a value can be bound as a parameter: any non-integer, or an integer within a
+    64-bit column's range (a larger one, e.g. an id in a URL, matches nothing)."""
+    return not isinstance(value, int) or -(2**63) <= value < 2**63
 
 
 def _decrypt(model: Any, field_name: str, value: Any) -> Any:
@@ -207,7 +215,7 @@ def transcript_and_codes_for_coding(
 ) -> tuple[Transcript, list[Code]]:
     """``transcript_for_coding`` and ``codes_for_coding`` in one statement (a round trip fewer
     for the coding API): a row per code found, or one row with no code."""
-    ids = sorted({int(pk) for pk in code_ids}) or [0]
+    ids = sorted({int(pk) for pk in code_ids if fits_a_database_integer(int(pk))}) or [0]
     placeholders = ", ".join(["%s"] * len(ids))  # only placeholders: the ids are parameters
     rows = _fetch(
         'SELECT t."id", t."study_id", t."participant_id", t."char_count", c."id" '  # noqa: S608

@@ -1271,6 +1271,8 @@ def segment_apply_codes(
     # One query (each one is a round trip to PostgreSQL), _APPLY_SQL. Chunks start at
     # multiples of CHUNK_SIZE (chunks_for), so each is found by its start in the unique index.
     # Hand-written: building it with the ORM (four subqueries) cost more CPU than running it.
+    if not (0 <= start <= transcript.char_count and 0 < end <= transcript.char_count):
+        _check_range(transcript, start, end)  # before the query: such a position cannot bind
     size = TranscriptChunk.CHUNK_SIZE
     first_start, last_start = start // size * size, max(start, end - 1) // size * size
     with connection.cursor() as cursor:

@@ -543,6 +543,19 @@ def test_the_coding_api_answers_not_found_before_bad_input_and_in_two_reads(rwor
         format="json",
     )
     assert missing.status_code == 404
+    # Numbers too large for a database integer match nothing and are refused, never a crash.
+    huge = 2**66
+    beyond = client.post(
+        f"/api/v1/research/transcripts/{huge}/segments/",
+        {"start": 0, "end": 1, "codes": [tools.pk]},
+        format="json",
+    )
+    assert beyond.status_code == 404
+    for body in (
+        {"start": 0, "end": 4, "codes": [huge]},
+        {"start": huge, "end": huge + 1, "codes": [tools.pk]},
+    ):
+        assert client.post(url, body, format="json").status_code == 400
     bad = client.post(url, {"start": 0, "codes": []}, format="json")
     assert bad.status_code == 400
     assert set(bad.json()) == {"end", "codes"}
