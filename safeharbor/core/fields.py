@@ -42,6 +42,17 @@ class EncryptedMixin:
     def get_internal_type(self) -> str:
         return "TextField"
 
+    def get_placeholder(self, value: Any, compiler: Any, connection: Any) -> str:
+        """Insert many rows as a plain ``VALUES`` list, not one array per column.
+
+        Since Django 5.2, ``bulk_create`` on PostgreSQL sends each column as one array through
+        ``UNNEST``; psycopg, binding on the client, tests every array element against a regular
+        expression to decide its quoting, which over long base64 ciphertexts cost about 0.35 s
+        of CPU per 100-transcript research import (cProfile: ``re.Pattern.search``, 15,500
+        calls). Django keeps the ``VALUES`` list for a field with ``get_placeholder``. Nothing
+        changes in the database or in what is stored."""
+        return "%s"
+
 
 class EncryptedTextField(EncryptedMixin, models.TextField):
     """Free text or an identifier, encrypted."""

@@ -37,21 +37,6 @@ from .choices import (
 HEX_COLOUR = RegexValidator(r"^#[0-9A-F]{6}$", _("Give the colour as #RRGGBB."))
 
 
-class BulkEncryptedTextField(EncryptedTextField):
-    """An encrypted text column written many rows at a time (transcripts, their chunks,
-    segments' quotes), inserted as a plain ``VALUES`` list.
-
-    Since Django 5.2, ``bulk_create`` on PostgreSQL sends each column as one array through
-    ``UNNEST``; psycopg, binding on the client, tests every array element against a regular
-    expression to decide its quoting, which over long base64 ciphertexts cost about 0.35 s of
-    CPU per 100-transcript import (cProfile: ``re.Pattern.search``, 15,500 calls). Django keeps
-    the plain ``VALUES`` list for a field with ``get_placeholder``; each value is then quoted by
-    libpq's escaping instead. Nothing changes in the database or in what is stored."""
-
-    def get_placeholder(self, value: Any, compiler: Any, connection: Any) -> str:
-        return "%s"
-
-
 class Study(TimeStampedModel):
     """A qualitative study: its questions, ethics approval, sampling and analysis settings."""
 
@@ -359,7 +344,7 @@ class Transcript(TimeStampedModel):
     source_format = models.CharField(
         _("imported from"), max_length=8, choices=TranscriptFormat.choices
     )
-    text = BulkEncryptedTextField(_("text"))
+    text = EncryptedTextField(_("text"))
     char_count = models.PositiveIntegerField(_("length (characters)"))
     guid = models.UUIDField(default=uuid.uuid4, editable=False)
     imported_by = models.ForeignKey(
@@ -395,7 +380,7 @@ class TranscriptChunk(models.Model):
     transcript = models.ForeignKey(Transcript, on_delete=models.CASCADE, related_name="chunks")
     start = models.PositiveIntegerField()
     end = models.PositiveIntegerField()
-    text = BulkEncryptedTextField()
+    text = EncryptedTextField()
 
     class Meta:
         ordering = ["transcript_id", "start"]
@@ -453,7 +438,7 @@ class Segment(models.Model):
     is_exemplar = models.BooleanField(_("exemplar quote"), default=False)
     # The coded words, encrypted, kept with the segment so that quote lists and exports never
     # decrypt whole transcripts.
-    quote = BulkEncryptedTextField(_("quote"), blank=True)
+    quote = EncryptedTextField(_("quote"), blank=True)
     codes: models.ManyToManyField[Code, SegmentCode] = models.ManyToManyField(
         Code, through="SegmentCode", related_name="segments"
     )

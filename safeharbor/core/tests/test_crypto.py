@@ -10,13 +10,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Model
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from safeharbor.core.crypto import DecryptionError, blind_index, keyring, parse_keyring
 from safeharbor.core.fields import encrypted_fields
 from safeharbor.core.tests.personas import World
-from safeharbor.youth.models import ConsentToShare, Youth
+from safeharbor.youth.models import ConsentToShare, Note, Youth
 from safeharbor.youth.services import consent_grant, youth_create
 
 KEY_T1 = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE="
@@ -238,3 +239,22 @@ def test_encrypted_fields_lists_exactly_the_encrypted_columns() -> None:
         "signed_form",
         "signed_form_name",
     }
+
+
+def test_encrypted_rows_bulk_insert_as_a_values_list_and_read_back(world) -> None:
+    """``EncryptedMixin.get_placeholder``: no ``UNNEST`` arrays of ciphertext (psycopg scanned
+    every element with a regular expression), and what is read back is what was written."""
+    bodies = [f"note {n} " + "é" * 2_000 for n in range(3)]
+    with CaptureQueriesContext(connection) as queries:
+        made = Note.objects.bulk_create(
+            [
+                Note(youth=world.maya, author=world.county_caseworker, kind="general", body=body)
+                for body in bodies
+            ]
+        )
+    inserts = [q["sql"] for q in queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 1
+    assert "UNNEST" not in inserts[0].upper()
+    assert bodies[0] not in inserts[0]  # ciphertext only
+    stored = Note.objects.filter(pk__in=[note.pk for note in made])
+    assert sorted(note.body for note in stored) == sorted(bodies)
