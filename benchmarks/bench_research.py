@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import (  # noqa: E402  (after the project root is on sys.path)
     percentile,
     summary,
+    verified_client,
     wait_for_quiet,
 )
 
@@ -167,21 +168,6 @@ def fresh_database(url: str) -> None:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
             conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
     call_command("migrate", verbosity=0, interactive=False)
-
-
-def verified_client(user: Any) -> Any:
-    from django.test import Client
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    client = Client()
-    client.force_login(user)
-    device, _ = TOTPDevice.objects.get_or_create(
-        user=user, name="bench", defaults={"confirmed": True}
-    )
-    session = client.session
-    session["otp_device_id"] = device.persistent_id
-    session.save()
-    return client
 
 
 def timed(client: Any, method: str, url: str, **kwargs: Any) -> tuple[Any, float]:
