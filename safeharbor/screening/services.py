@@ -370,18 +370,24 @@ def _note_latest(screening: Screening) -> None:
     such as a screening entered later with its earlier time, leaves it as it is."""
     if screening.completed_at is None:
         raise ValueError("Only a completed screening has a latest time.")
-    latest, created = LatestScreening.objects.get_or_create(
-        youth_id=screening.youth_id,
-        instrument_url=screening.instrument.url,
-        defaults={
-            "agency_id": screening.youth.owning_agency_id,
-            "completed_at": screening.completed_at,
-        },
+    # One upsert that only moves the time forward (SQLite and PostgreSQL share the syntax);
+    # get_or_create then update took up to four statements, two of them a savepoint.
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(LatestScreening._meta.db_table)
+    completed_at = LatestScreening._meta.get_field("completed_at").get_db_prep_save(
+        screening.completed_at, connection
     )
-    if not created and latest.completed_at < screening.completed_at:
-        LatestScreening.objects.filter(
-            pk=latest.pk, completed_at__lt=screening.completed_at
-        ).update(completed_at=screening.completed_at)
+    youth_id = LatestScreening._meta.get_field("youth").get_db_prep_save(
+        screening.youth_id, connection
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} AS latest (youth_id, agency_id, instrument_url, completed_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (youth_id, instrument_url) DO UPDATE "
+            "SET completed_at = excluded.completed_at "
+            "WHERE excluded.completed_at > latest.completed_at",
+            [youth_id, screening.youth.owning_agency_id, screening.instrument.url, completed_at],
+        )
 
 
 @transaction.atomic
