@@ -148,24 +148,28 @@ def wait_for_quiet(threshold: float, patience_s: float, log: Callable[[str], Non
 
 
 def trim_audit_trail(after_seq: int, head_hash: str) -> int:
-    """Remove the audit events (and their list links) after ``after_seq`` and point the chain
-    head back at ``head_hash``, so that every run measures at exactly the built scale; returns
-    how many events went.
+    """Remove the audit events after ``after_seq`` (and the lists of youth only they named) and
+    point the chain head back at ``head_hash``, so that every run measures at exactly the built
+    scale; returns how many events went.
 
     The trail is append-only by trigger; in a throw-away benchmark database the triggers are
     lifted for the delete and put back, as the project's own ``flush`` command does for tests."""
     from django.db import connection, transaction
 
     from safeharbor.audit import triggers
-    from safeharbor.audit.models import AuditChainHead, AuditEvent, AuditEventYouth
+    from safeharbor.audit.choices import AuditAction
+    from safeharbor.audit.models import AuditChainHead, AuditEvent, AuditListedYouth
 
     extra = AuditEvent.objects.filter(seq__gt=after_seq)
     count = extra.count()
     if count:
+        kept = AuditEvent.objects.filter(seq__lte=after_seq, action=AuditAction.LIST)
+        new_lists = AuditListedYouth.objects.filter(
+            list_digest__in=extra.filter(action=AuditAction.LIST).values("object_id")
+        ).exclude(list_digest__in=kept.values("object_id"))
         with transaction.atomic():
             triggers.remove(connection)
-            links = AuditEventYouth.objects.filter(event__gt=after_seq)
-            links._raw_delete(links.db)
+            new_lists._raw_delete(new_lists.db)
             extra._raw_delete(extra.db)
             triggers.install(connection)
             AuditChainHead.objects.filter(pk=1).update(seq=after_seq, hash=head_hash)

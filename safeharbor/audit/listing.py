@@ -1,4 +1,4 @@
-"""The digest that binds a list event to the youth it named (``AuditEventYouth``)."""
+"""The digest that binds a list event to the list of youth it named (``AuditListedYouth``)."""
 
 from __future__ import annotations
 
@@ -18,5 +18,5 @@ def listed_youth_digest(youth_ids: Iterable[uuid.UUID | str]) -> str:
 
 
 def names_youth(object_id: str) -> bool:
-    """Whether an event's ``object_id`` is such a digest, i.e. it has ``AuditEventYouth`` rows."""
+    """Whether an event's ``object_id`` is such a digest, i.e. names a stored list of youth."""
     return object_id.startswith(PREFIX)

@@ -40,6 +40,12 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["youth_id", "-at"], name="audit_youth_at_idx"),
             models.Index(fields=["actor", "-at"], name="audit_actor_at_idx"),
+            # The list events by the list they showed, for "who accessed this record".
+            models.Index(
+                fields=["object_id", "-at", "-seq"],
+                name="audit_list_shown_idx",
+                condition=models.Q(action=AuditAction.LIST),
+            ),
         ]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
@@ -48,32 +54,28 @@ class AuditEvent(models.Model):
         return f"#{self.seq} {self.actor_label} {self.action} {self.object_type}:{self.object_id}"
 
 
-class AuditEventYouth(models.Model):
-    """A youth whose name a list event showed: one row per name, one event per page.
+class AuditListedYouth(models.Model):
+    """A youth named by a list that audit events showed: a list is stored once, however often
+    it is shown, and every list event names it by its digest (``object_id``, ``audit.listing``).
 
-    The event's ``object_id`` is a digest of its youth ids (``audit.listing``), so the hash chain
-    covers these rows too: ``audit_verify`` recomputes the digest from them. Append-only, like
-    the events (database triggers refuse update and delete).
+    The digest is SHA-256 over the list's youth ids, so a list's rows are content-addressed:
+    ``audit_verify`` recomputes each digest from them. Append-only, like the events (database
+    triggers refuse update and delete). Storing each distinct list once keeps a page that shows
+    the same caseload again to one event, and the trail from growing by one row per name shown
+    (docs/decisions/0011).
     """
 
-    pk = models.CompositePrimaryKey("event_id", "youth_id")
-    event = models.ForeignKey(
-        AuditEvent,
-        on_delete=models.PROTECT,
-        to_field="seq",
-        db_column="event_seq",
-        db_index=False,  # the primary key leads with it
-        related_name="youth_links",
-    )
+    pk = models.CompositePrimaryKey("list_digest", "youth_id")
+    list_digest = models.CharField(_("list"), max_length=64)
     youth_id = models.UUIDField(_("youth"))
 
     class Meta:
-        indexes = [models.Index(fields=["youth_id", "event"], name="audit_link_youth_idx")]
-        verbose_name = _("youth named by an audit event")
-        verbose_name_plural = _("youth named by audit events")
+        indexes = [models.Index(fields=["youth_id", "list_digest"], name="audit_listed_youth_idx")]
+        verbose_name = _("youth named by a listed page")
+        verbose_name_plural = _("youth named by listed pages")
 
     def __str__(self) -> str:
-        return f"#{self.event_id} {self.youth_id}"
+        return f"{self.list_digest} {self.youth_id}"
 
 
 class AuditChainHead(models.Model):

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from .choices import AuditAction
 from .hashing import GENESIS_HASH, event_hash
 from .listing import listed_youth_digest, names_youth
-from .models import AuditChainHead, AuditEvent, AuditEventYouth
+from .models import AuditChainHead, AuditEvent, AuditListedYouth
 
 _ACCESS_LOG_FIELDS = ("seq", "at", "actor_label", "action", "category", "reason", "object_type")
 
@@ -21,17 +22,26 @@ def audit_events_for_youth(*, youth_id: uuid.UUID, limit: int = 200) -> list[Aud
 
     Two index range scans merged here: an ``OR`` of the two would make PostgreSQL scan the trail.
     """
-    about = AuditEvent.objects.filter(youth_id=youth_id)
-    listed_seqs = (
-        AuditEventYouth.objects.filter(youth_id=youth_id).order_by("-event").values("event")[:limit]
-    )
-    listing = AuditEvent.objects.filter(seq__in=listed_seqs)
     events = [
-        *_newest(about, limit),
-        *_newest(listing, limit),
+        *_newest(AuditEvent.objects.filter(youth_id=youth_id), limit),
+        *_newest(list_events_naming(youth_id), limit),
     ]
     events.sort(key=lambda event: (event.at, event.seq), reverse=True)
     return events[:limit]
+
+
+def list_events_naming(youth_id: uuid.UUID) -> QuerySet[AuditEvent]:
+    """The list events whose list named this youth (read through ``audit_list_shown_idx``)."""
+    lists = AuditListedYouth.objects.filter(youth_id=youth_id).values("list_digest")
+    return AuditEvent.objects.filter(action=AuditAction.LIST, object_id__in=lists)
+
+
+def youth_listed_by(event: AuditEvent) -> list[uuid.UUID]:
+    """The youth a list event named, in id order (none for any other event)."""
+    if not names_youth(event.object_id):
+        return []
+    rows = AuditListedYouth.objects.filter(list_digest=event.object_id).order_by("youth_id")
+    return list(rows.values_list("youth_id", flat=True))
 
 
 def _newest(events: QuerySet[AuditEvent], limit: int) -> QuerySet[AuditEvent]:
@@ -54,22 +64,31 @@ def _batches_in_order(batch_size: int) -> Iterator[list[AuditEvent]]:
         last_seq = batch[-1].seq
 
 
-def _youth_named(first_seq: int, last_seq: int) -> dict[int, list[uuid.UUID]]:
-    """The link rows of the events ``first_seq`` to ``last_seq``, by event."""
-    named: dict[int, list[uuid.UUID]] = {}
-    rows = AuditEventYouth.objects.filter(event__gte=first_seq, event__lte=last_seq)
-    for seq, youth_id in rows.values_list("event", "youth_id"):
-        named.setdefault(seq, []).append(youth_id)
-    return named
+def _lists_by_digest(digests: set[str]) -> dict[str, list[uuid.UUID]]:
+    """The stored lists with these digests, by digest (a list missing is absent)."""
+    lists: dict[str, list[uuid.UUID]] = {}
+    rows = AuditListedYouth.objects.filter(list_digest__in=sorted(digests))
+    for digest, youth_id in rows.values_list("list_digest", "youth_id"):
+        lists.setdefault(digest, []).append(youth_id)
+    return lists
 
 
-def _link_problem(event: AuditEvent, named: list[uuid.UUID] | None) -> str | None:
-    """Why the youth linked to ``event`` do not match what its hashed ``object_id`` says."""
-    if not names_youth(event.object_id):
-        return None if named is None else "youth were linked to it after it was written"
-    if listed_youth_digest(named or []) != event.object_id:
-        return "the youth linked to it were changed after it was written"
-    return None
+def _list_problems(batch: list[AuditEvent], verified: set[str]) -> dict[str, str]:
+    """Why a list named by an event of ``batch`` no longer matches its digest, by digest; each
+    distinct list is checked once a run (``verified`` remembers those that matched)."""
+    digests = {e.object_id for e in batch if names_youth(e.object_id)} - verified
+    if not digests:
+        return {}
+    stored = _lists_by_digest(digests)
+    problems = {}
+    for digest in digests:
+        if digest not in stored:
+            problems[digest] = "the list of youth it named was removed"
+        elif listed_youth_digest(stored[digest]) != digest:
+            problems[digest] = "the list of youth it named was changed after it was written"
+        else:
+            verified.add(digest)
+    return problems
 
 
 def audit_chain_verify(*, batch_size: int = 5000) -> tuple[int, ChainBreak | None]:
@@ -77,8 +96,9 @@ def audit_chain_verify(*, batch_size: int = 5000) -> tuple[int, ChainBreak | Non
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
+    verified_lists: set[str] = set()
     for batch in _batches_in_order(batch_size):
-        named = _youth_named(batch[0].seq, batch[-1].seq)
+        list_problems = _list_problems(batch, verified_lists)
         for event in batch:
             if event.seq != expected_seq:
                 return checked, ChainBreak(expected_seq, f"event #{expected_seq} is missing")
@@ -90,9 +110,8 @@ def audit_chain_verify(*, batch_size: int = 5000) -> tuple[int, ChainBreak | Non
                 return checked, ChainBreak(
                     event.seq, "its content was altered after it was written"
                 )
-            problem = _link_problem(event, named.pop(event.seq, None))
-            if problem:
-                return checked, ChainBreak(event.seq, problem)
+            if event.object_id in list_problems:
+                return checked, ChainBreak(event.seq, list_problems[event.object_id])
             expected_prev = event.hash
             expected_seq += 1
             checked += 1

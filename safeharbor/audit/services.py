@@ -19,7 +19,7 @@ from safeharbor.core.client_ip import client_ip
 from .choices import AuditAction
 from .hashing import event_hash
 from .listing import listed_youth_digest
-from .models import AuditChainHead, AuditEvent, AuditEventYouth
+from .models import AuditChainHead, AuditEvent, AuditListedYouth
 
 
 def _client_ip(request: HttpRequest | None) -> str | None:
@@ -70,15 +70,15 @@ def _lock_head(connection: BaseDatabaseWrapper) -> tuple[int, str]:
     return seq, hash_
 
 
-def _append(who: _Who, entry: dict[str, Any], links: Sequence[uuid.UUID] = ()) -> AuditEvent:
-    """Chain one event after the head and insert it, with ``links`` (the youth a list event
-    named); the caller holds the transaction, so the event commits or rolls back with the write
-    it describes.
+def _append(who: _Who, entry: dict[str, Any], listed: Sequence[uuid.UUID] = ()) -> AuditEvent:
+    """Chain one event after the head and insert it, with the list of youth it ``listed`` (stored
+    once per distinct list, under the digest that is the event's ``object_id``); the caller holds
+    the transaction, so the event commits or rolls back with the write it describes.
 
     Two round trips on PostgreSQL: lock and read the head; then one statement that moves the
-    head, inserts the links and inserts the event (``WITH`` clauses; the links' foreign key is
-    checked at commit). Plain SQL rather than the ORM's ``save``/``bulk_create``, which spent
-    most of a list page's audit preparing values (docs/performance.md, foundation).
+    head, stores the list if it is new and inserts the event (``WITH`` clauses). Plain SQL rather
+    than the ORM's ``save``/``bulk_create``, which spent most of a list page's audit preparing
+    values (docs/performance.md, foundation).
     """
     connection = transaction.get_connection()
     seq, prev_hash = _lock_head(connection)
@@ -94,7 +94,7 @@ def _append(who: _Who, entry: dict[str, Any], links: Sequence[uuid.UUID] = ()) -
     event.hash = event_hash(event)
     statements = [
         _move_head(connection, event),
-        *_link_inserts(connection, event.seq, links),
+        *_list_inserts(connection, event.object_id, listed),
         _event_insert(connection, event),
     ]
     with connection.cursor() as cursor:
@@ -133,25 +133,50 @@ def _event_insert(connection: BaseDatabaseWrapper, event: AuditEvent) -> _Statem
     return f"INSERT INTO {table} ({columns}) VALUES ({values})", params  # noqa: S608
 
 
-# A list longer than this is linked in several inserts (SQLite's bound-parameter limit).
-_LINKS_PER_INSERT = 500
+# A list longer than this is stored in several inserts (SQLite's bound-parameter limit).
+_YOUTH_PER_INSERT = 500
 
 
-def _link_inserts(
-    connection: BaseDatabaseWrapper, seq: int, youth_ids: Sequence[uuid.UUID]
+def _list_inserts(
+    connection: BaseDatabaseWrapper, digest: str, youth_ids: Sequence[uuid.UUID]
 ) -> list[_Statement]:
-    youth_field = AuditEventYouth._meta.get_field("youth_id")
-    table = connection.ops.quote_name(AuditEventYouth._meta.db_table)
+    """Store the list under ``digest`` unless it already is: a caseload shown again adds no rows.
+
+    Every insert tests for the list itself: on PostgreSQL they all run in one statement and see
+    the same snapshot; on SQLite, where they run one after another, the first's rows would hide
+    the list from the next, so there the test is made once, before. Writers of the trail are
+    serialised by the chain head, so a list cannot be stored twice between test and insert.
+    """
+    if not youth_ids:
+        return []
+    table = connection.ops.quote_name(AuditListedYouth._meta.db_table)
+    postgresql = connection.vendor == "postgresql"
+    if not postgresql and _list_stored(connection, table, digest):
+        return []
+    youth_field = AuditListedYouth._meta.get_field("youth_id")
     statements = []
-    for start in range(0, len(youth_ids), _LINKS_PER_INSERT):
-        batch = youth_ids[start : start + _LINKS_PER_INSERT]
-        params: list[Any] = []
-        for youth_id in batch:
-            params += [seq, youth_field.get_db_prep_save(youth_id, connection)]
-        rows = ", ".join(["(%s, %s)"] * len(batch))
-        sql = f"INSERT INTO {table} (event_seq, youth_id) VALUES {rows}"  # noqa: S608
-        statements.append((sql, params))
+    for start in range(0, len(youth_ids), _YOUTH_PER_INSERT):
+        batch = youth_ids[start : start + _YOUTH_PER_INSERT]
+        ids = [youth_field.get_db_prep_save(youth_id, connection) for youth_id in batch]
+        if postgresql:
+            rows = ", ".join(["(%s::uuid)"] * len(batch))
+            sql = (
+                f"INSERT INTO {table} (list_digest, youth_id) "  # noqa: S608  (model's name)
+                f"SELECT %s, shown.youth_id FROM (VALUES {rows}) AS shown (youth_id) "
+                f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE list_digest = %s)"
+            )
+            statements.append((sql, [digest, *ids, digest]))
+        else:
+            rows = ", ".join(["(%s, %s)"] * len(batch))
+            sql = f"INSERT INTO {table} (list_digest, youth_id) VALUES {rows}"  # noqa: S608
+            statements.append((sql, [param for id_ in ids for param in (digest, id_)]))
     return statements
+
+
+def _list_stored(connection: BaseDatabaseWrapper, table: str, digest: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE list_digest = %s LIMIT 1", [digest])  # noqa: S608
+        return cursor.fetchone() is not None
 
 
 # No savepoint inside a caller's transaction: an event that fails must fail the write it
@@ -214,12 +239,13 @@ def record_listed_youth(
     category: str,
     request: HttpRequest | None = None,
 ) -> AuditEvent | None:
-    """One event for a list page, with a link row per youth it showed, so that each youth's
+    """One event for a list page, naming the list of youth it showed, so that each youth's
     "who accessed this record" shows the lists their name appeared on.
 
     The event's ``object_id`` is the digest of those youth ids, so the hash chain covers the
-    links. One chained event a page instead of one per row: a caseload page's 50 events cost
-    4.5-6 ms; this costs one event and one narrow insert (docs/performance.md, foundation).
+    list; the list itself is stored once (``AuditListedYouth``), the first time it is shown.
+    One chained event a page instead of one per row: a caseload page's 50 events cost 4.5-6 ms
+    (docs/performance.md, foundation; docs/decisions/0009 and 0011).
     """
     listed = sorted(set(youth_ids))
     if not listed:
@@ -232,4 +258,4 @@ def record_listed_youth(
         "category": category,
         "reason": "",
     }
-    return _append(_Who.of(actor, "", request), entry, links=listed)
+    return _append(_Who.of(actor, "", request), entry, listed=listed)

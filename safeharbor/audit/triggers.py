@@ -4,12 +4,14 @@ from collections.abc import Iterable
 from typing import Any
 
 EVENTS = "audit_auditevent"
+LISTED_YOUTH = "audit_auditlistedyouth"
+# Migration 0003's per-event link table, replaced by LISTED_YOUTH in 0004.
 YOUTH_LINKS = "audit_auditeventyouth"
-TABLES = (EVENTS, YOUTH_LINKS)
+TABLES = (EVENTS, LISTED_YOUTH)
 MESSAGE = "audit events are append-only"
 
 # SQLite trigger names are global to the database; the events table keeps its first names.
-_SQLITE_PREFIX = {EVENTS: "audit", YOUTH_LINKS: "audit_link"}
+_SQLITE_PREFIX = {EVENTS: "audit", YOUTH_LINKS: "audit_link", LISTED_YOUTH: "audit_listed"}
 
 _PG_FUNCTION = (
     "CREATE OR REPLACE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS "

@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from safeharbor.access.tests.test_no_youth_data_leaks import youth_routes
 from safeharbor.audit.models import AuditEvent
+from safeharbor.audit.selectors import list_events_naming
 from safeharbor.contact import services
 from safeharbor.contact.choices import Channel, Outcome
 from safeharbor.contact.models import ContactAttempt, MissingEpisode
@@ -222,9 +223,7 @@ def test_the_attention_page_links_each_row_to_its_action(world, now):
     assert report in body
     assert "May Quillfeather" in body  # the worker's own youth, by name
     assert 'data-remaining="' in body  # the live clock
-    assert AuditEvent.objects.filter(
-        object_type="contact.attention", youth_links__youth_id=world.maya.pk
-    ).exists()
+    assert list_events_naming(world.maya.pk).filter(object_type="contact.attention").exists()
 
 
 def test_recording_a_report_through_the_page(world, now):

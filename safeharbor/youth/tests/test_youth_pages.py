@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from safeharbor.access.choices import Category
 from safeharbor.audit.models import AuditEvent
+from safeharbor.audit.selectors import list_events_naming
 from safeharbor.core import clock
 from safeharbor.core.tests.personas import verified_client
 from safeharbor.youth.services import consent_grant
@@ -82,7 +83,7 @@ def test_anonymous_is_sent_to_login(client, path):
 def test_a_list_audits_each_name_it_shows_against_that_youth(world):
     client = verified_client(world.county_caseworker)
     client.get(reverse("youth:caseload"))
-    event = AuditEvent.objects.get(action="list", youth_links__youth_id=world.maya.pk)
+    event = list_events_naming(world.maya.pk).get()
     assert event.actor == world.county_caseworker
     assert event.object_type == "youth.youth"
 
@@ -108,9 +109,7 @@ def test_a_list_does_not_show_a_name_that_consent_does_not_share(world):
     assert world.maya.record_number in body
     assert "Quillfeather" not in body
     assert "Name not shared with your agency" in body
-    assert not AuditEvent.objects.filter(
-        action="list", youth_links__youth_id=world.maya.pk
-    ).exists()
+    assert not list_events_naming(world.maya.pk).exists()
 
 
 def test_signed_in_pages_are_never_cached(world):
