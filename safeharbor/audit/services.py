@@ -133,7 +133,7 @@ def _event_insert(connection: BaseDatabaseWrapper, event: AuditEvent) -> _Statem
     return f"INSERT INTO {table} ({columns}) VALUES ({values})", params  # noqa: S608
 
 
-# A list longer than this is stored in several inserts (SQLite's bound-parameter limit).
+# On SQLite, a list longer than this is stored in several inserts (bound-parameter limit).
 _YOUTH_PER_INSERT = 500
 
 
@@ -142,34 +142,31 @@ def _list_inserts(
 ) -> list[_Statement]:
     """Store the list under ``digest`` unless it already is: a caseload shown again adds no rows.
 
-    Every insert tests for the list itself: on PostgreSQL they all run in one statement and see
-    the same snapshot; on SQLite, where they run one after another, the first's rows would hide
-    the list from the next, so there the test is made once, before. Writers of the trail are
-    serialised by the chain head, so a list cannot be stored twice between test and insert.
+    On PostgreSQL one insert of the ids as an array, which tests for the list itself (it runs in
+    the event's one statement); on SQLite a probe of the primary key, then inserts in batches
+    (its bound-parameter limit). Writers of the trail are serialised by the chain head, so a
+    list cannot be stored twice between test and insert.
     """
     if not youth_ids:
         return []
     table = connection.ops.quote_name(AuditListedYouth._meta.db_table)
-    postgresql = connection.vendor == "postgresql"
-    if not postgresql and _list_stored(connection, table, digest):
+    if connection.vendor == "postgresql":
+        sql = (
+            f"INSERT INTO {table} (list_digest, youth_id) "  # noqa: S608  (model's name)
+            "SELECT %s, unnest(%s::uuid[]) "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE list_digest = %s)"
+        )
+        return [(sql, [digest, list(youth_ids), digest])]
+    if _list_stored(connection, table, digest):
         return []
     youth_field = AuditListedYouth._meta.get_field("youth_id")
     statements = []
     for start in range(0, len(youth_ids), _YOUTH_PER_INSERT):
         batch = youth_ids[start : start + _YOUTH_PER_INSERT]
+        rows = ", ".join(["(%s, %s)"] * len(batch))
+        sql = f"INSERT INTO {table} (list_digest, youth_id) VALUES {rows}"  # noqa: S608
         ids = [youth_field.get_db_prep_save(youth_id, connection) for youth_id in batch]
-        if postgresql:
-            rows = ", ".join(["(%s::uuid)"] * len(batch))
-            sql = (
-                f"INSERT INTO {table} (list_digest, youth_id) "  # noqa: S608  (model's name)
-                f"SELECT %s, shown.youth_id FROM (VALUES {rows}) AS shown (youth_id) "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE list_digest = %s)"
-            )
-            statements.append((sql, [digest, *ids, digest]))
-        else:
-            rows = ", ".join(["(%s, %s)"] * len(batch))
-            sql = f"INSERT INTO {table} (list_digest, youth_id) VALUES {rows}"  # noqa: S608
-            statements.append((sql, [param for id_ in ids for param in (digest, id_)]))
+        statements.append((sql, [param for id_ in ids for param in (digest, id_)]))
     return statements
 
 
