@@ -59,8 +59,8 @@ JSON_KINDS = {
     "taxonomy_term": "taxonomy_term.json",
 }
 _NOT_UUID = "Must be a UUID."
-_CAPACITY_TERM = taxonomy.term_id(taxonomy.CAPACITY)
-_CONFIDENTIAL_TERM = taxonomy.term_id(taxonomy.CONFIDENTIAL_LOCATION)
+_CAPACITY_TERM = taxonomy.term_id(taxonomy.CAPACITY).hex
+_CONFIDENTIAL_TERM = taxonomy.term_id(taxonomy.CONFIDENTIAL_LOCATION).hex
 
 
 @dataclass(frozen=True)
@@ -380,12 +380,10 @@ def _convert(kind: str, limit: int | None, value: Any) -> Any:
             raise ValueError(problem)
         return value
     if kind == "uuid":
-        if not isinstance(value, str):
+        known = _uuid_hex(value) if isinstance(value, str) else None
+        if known is None:
             raise ValueError(_NOT_UUID)
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            raise ValueError(_NOT_UUID) from None
+        return known
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ValueError("Must be a number.")
@@ -419,11 +417,35 @@ def _convert(kind: str, limit: int | None, value: Any) -> Any:
     raise ValueError("Must be text.")  # pragma: no cover  (every kind is handled above)
 
 
+# Ids, from conversion to writing, are UUIDs written as 32 lower-case hex digits: as SQLite
+# stores them and PostgreSQL reads them, hashed and compared in C (``uuid.UUID`` is made,
+# hashed, compared and turned into hex in Python: about a sixth of the importer's Python time
+# under cProfile). ``uuid.UUID`` only where index.py or the ORM hands ids over.
+Id = str
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _uuid_hex(text: str) -> Id | None:
+    """A UUID as 32 lower-case hex digits, or None if the text is not one (any form that
+    ``uuid.UUID`` reads: upper case, braces, no hyphens)."""
+    if _CANONICAL_UUID.fullmatch(text):
+        return text.replace("-", "")
+    try:
+        return uuid.UUID(text).hex
+    except ValueError:
+        return None
+
+
+def _show(pk: Id) -> str:
+    """An id as people read it (with hyphens), for messages."""
+    return str(uuid.UUID(hex=pk))
+
+
 @dataclass(slots=True)
 class Converted:
     entity: str
-    id: uuid.UUID
-    values: dict[str, Any]  # model attname -> value
+    id: Id
+    values: dict[str, Any]  # model attname -> value (ids as ``Id``)
     origin: Row
 
 
@@ -447,12 +469,29 @@ def _fields(entity_name: str) -> dict[str, tuple[str, str, int | None]]:
     return {f: _field(entity_name, f) for f in ENTITIES[entity_name].fields}
 
 
+@functools.cache
+def _required_attnames(entity_name: str) -> tuple[str, ...]:
+    entity = ENTITIES[entity_name]
+    return tuple(entity.attname(f) for f in _required_refs(entity_name))
+
+
+_OWN_RULES = frozenset({"service", "attribute"})  # entities with rules beyond references
+_PARSED = frozenset({"datetime", "date", "time"})
+
+
 def convert(rows: list[Row], issues: list[Issue]) -> list[Converted]:
     result = []
-    # Ids repeat (every child names its parent): each text is parsed once per import.
-    uuids: dict[str, uuid.UUID] = {}
+    # Ids repeat (every child names its parent), and so do dates and times (schedules):
+    # each text is parsed once per import.
+    uuids: dict[str, Id] = {}
+    parsed: dict[tuple[str, str], Any] = {}
+    plans: dict[str, tuple[dict[str, tuple[str, str, int | None]], tuple[str, ...]]] = {}
     for row in rows:
-        fields = _fields(row.entity)
+        entity_name = row.entity
+        plan = plans.get(entity_name)
+        if plan is None:
+            plan = plans[entity_name] = (_fields(entity_name), _required_attnames(entity_name))
+        fields, required = plan
         values: dict[str, Any] = {}
         ok = True
         for hsds_field, raw in row.values.items():
@@ -460,8 +499,9 @@ def convert(rows: list[Row], issues: list[Issue]) -> list[Converted]:
             if raw is None:
                 values[attname] = None
                 continue
+            # The common cases, without a call: plain text that fits, an id, a date or time
+            # seen before, a number in range.
             if type(raw) is str:
-                # The common cases, without a call: plain text that fits, an id seen before.
                 if kind == "text":
                     if (not limit or len(raw) <= limit) and "\x00" not in raw and raw.isascii():
                         values[attname] = raw
@@ -469,31 +509,51 @@ def convert(rows: list[Row], issues: list[Issue]) -> list[Converted]:
                 elif kind == "uuid":
                     known = uuids.get(raw)
                     if known is None:
-                        try:
-                            known = uuids[raw] = uuid.UUID(raw)
-                        except ValueError:
+                        known = _uuid_hex(raw)
+                        if known is None:
                             issues.append(
                                 Issue(row.file, row.row, row.where(hsds_field), _NOT_UUID)
                             )
                             ok = False
                             continue
+                        uuids[raw] = known
                     values[attname] = known
                     continue
+                elif kind in _PARSED:
+                    seen = parsed.get((kind, raw))
+                    if seen is not None:
+                        values[attname] = seen
+                        continue
+            elif type(raw) is float and kind == "float" and -1e15 <= raw <= 1e15:
+                values[attname] = raw  # NaN and the infinities fail the comparison
+                continue
             try:
                 value = _convert(kind, limit, raw)
             except ValueError as exc:
                 issues.append(Issue(row.file, row.row, row.where(hsds_field), str(exc)))
                 ok = False
                 continue
+            if kind in _PARSED:
+                parsed[(kind, raw)] = value
             values[attname] = value
         if not ok:
             continue
-        problems = _rules(ENTITIES[row.entity], values)
-        for hsds_field, message in problems:
-            issues.append(Issue(row.file, row.row, row.where(hsds_field), message))
-        if problems or values.get("id") is None:
+        checked = entity_name in _OWN_RULES or "id" not in values
+        if not checked:
+            for attname in required:
+                if values.get(attname) is None:
+                    checked = True
+                    break
+        if checked:
+            problems = _rules(ENTITIES[entity_name], values)
+            for hsds_field, message in problems:
+                issues.append(Issue(row.file, row.row, row.where(hsds_field), message))
+            if problems:
+                continue
+        pk = values.get("id")
+        if pk is None:
             continue
-        result.append(Converted(row.entity, values["id"], values, row))
+        result.append(Converted(entity_name, pk, values, row))
     return result
 
 
@@ -523,9 +583,9 @@ def _rules(entity: Entity, values: dict[str, Any]) -> list[tuple[str, str]]:
 # --------------------------------------------------------------------------- references
 
 
-def _existing(entity_name: str, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+def _existing(entity_name: str, ids: Iterable[Id]) -> set[Id]:
     """Which of these ids the directory already holds."""
-    return bulk.present(ENTITIES[entity_name].model._meta.db_table, "id", ids)
+    return bulk.present_hex(ENTITIES[entity_name].model._meta.db_table, "id", ids)
 
 
 @functools.cache
@@ -544,17 +604,17 @@ def resolve(
 ) -> list[Converted]:
     """Check every declared reference; in lenient mode remove the dangling ones (and rows that
     cannot stand without them, repeatedly), reporting each."""
-    merged: dict[tuple[str, uuid.UUID], Converted] = {}
+    merged: dict[tuple[str, Id], Converted] = {}
     for item in items:
         merged[(item.entity, item.id)] = item  # a later copy of the same object wins
     # The ids each reference may name, as one set per kind of object, built once: those of
     # this import, those already in the directory, and our own taxonomy (written with every
     # import).
-    known: dict[str, set[uuid.UUID]] = {name: set() for name in ENTITIES}
+    known: dict[str, set[Id]] = {name: set() for name in ENTITIES}
     for name, pk in merged:
         known[name].add(pk)
-    wanted: dict[str, set[uuid.UUID]] = defaultdict(set)
-    reaching_out: list[tuple[str, uuid.UUID]] = []  # objects naming one outside the import
+    wanted: dict[str, set[Id]] = defaultdict(set)
+    reaching_out: list[tuple[str, Id]] = []  # objects naming one outside the import
     for key, item in merged.items():
         values = item.values
         outside = False
@@ -567,7 +627,10 @@ def resolve(
             reaching_out.append(key)
     for target, ids in wanted.items():
         known[target] |= _existing(target, ids)
-    ours = {"taxonomy": {taxonomy.TAXONOMY_ID}, "taxonomy_term": {t.id for t in taxonomy.TERMS}}
+    ours = {
+        "taxonomy": {taxonomy.TAXONOMY_ID.hex},
+        "taxonomy_term": {t.id.hex for t in taxonomy.TERMS},
+    }
     for name, ids in ours.items():
         known[name] |= ids
 
@@ -587,8 +650,8 @@ def resolve(
                     continue
                 row = item.origin
                 message = (
-                    f"Refers to {target} {value}, which is neither in this import nor in the "
-                    "directory."
+                    f"Refers to {target} {_show(value)}, which is neither in this import nor "
+                    "in the directory."
                 )
                 if not lenient:
                     issues.append(Issue(row.file, row.row, row.where(hsds_field), message))
@@ -600,7 +663,7 @@ def resolve(
                             row.file,
                             row.row,
                             row.where(hsds_field),
-                            f"{message} The {item.entity} {item.id} was left out.",
+                            f"{message} The {item.entity} {_show(item.id)} was left out.",
                         )
                     )
                     del merged[key]
@@ -619,7 +682,8 @@ def resolve(
 # --------------------------------------------------------------------------- our attributes
 
 
-def _parse_capacity(item: Converted, issues: list[Issue]) -> Capacity | None:
+def _parse_capacity(item: Converted, issues: list[Issue]) -> Converted | None:
+    """A capacity attribute as the row of our ``Capacity`` table (entity "capacity")."""
     row = item.origin
     where = row.where("value")
     if item.values.get("link_entity") != "service":
@@ -669,33 +733,32 @@ def _parse_capacity(item: Converted, issues: list[Issue]) -> Capacity | None:
         return None
     if timezone.is_naive(updated):
         updated = updated.replace(tzinfo=datetime.UTC)
-    return Capacity(
-        id=item.id,
-        service_id=item.values["link_id"],
-        available=available,
-        maximum=maximum,
-        unit=unit,
-        description=description,
-        updated=updated,
-    )
+    values = {
+        "id": item.id,
+        "service_id": item.values["link_id"],
+        "available": available,
+        "maximum": maximum,
+        "unit": unit,
+        "description": description,
+        "updated": updated,
+    }
+    return Converted("capacity", item.id, values, item.origin)
 
 
 def take_our_attributes(
-    items: list[Converted], issues: list[Issue], origins: dict[uuid.UUID, Row] | None = None
-) -> tuple[list[Converted], list[Capacity], dict[uuid.UUID, str]]:
-    """Our capacity and confidential-location attributes become our own columns. ``origins``,
-    if given, receives where each capacity came from (by its id), for later messages."""
+    items: list[Converted], issues: list[Issue]
+) -> tuple[list[Converted], list[Converted], dict[Id, str]]:
+    """Our capacity and confidential-location attributes become our own columns: capacities
+    as rows of our ``Capacity`` table (entity "capacity"), confidential flags by location."""
     kept: list[Converted] = []
-    capacities: list[Capacity] = []
-    confidential: dict[uuid.UUID, str] = {}
+    capacities: list[Converted] = []
+    confidential: dict[Id, str] = {}
     for item in items:
         term = item.values.get("taxonomy_term_id") if item.entity == "attribute" else None
         if term == _CAPACITY_TERM:
             capacity = _parse_capacity(item, issues)
             if capacity is not None:
                 capacities.append(capacity)
-                if origins is not None:
-                    origins[capacity.pk] = item.origin
         elif term == _CONFIDENTIAL_TERM:
             confidential[item.values["link_id"]] = item.values.get("value") or ""
         else:
@@ -712,7 +775,7 @@ def _plan(entity_name: str, vendor: str) -> tuple[tuple[str, ...], tuple[Any, ..
     made). A maker is ``_STAMP`` (the time of the import), or (default, adapter): the value
     given, or the column's default when the import leaves it out (None if it may be empty),
     passed through the adapter the driver needs (None when the value goes as it is)."""
-    model = ENTITIES[entity_name].model
+    model = _model(entity_name)
     ops = connection.ops
     attnames: list[str] = []
     makers: list[Any] = []
@@ -722,10 +785,8 @@ def _plan(entity_name: str, vendor: str) -> tuple[tuple[str, ...], tuple[Any, ..
             makers.append(_STAMP)
             continue
         target = getattr(model_field, "target_field", model_field)
-        adapter: Callable[[Any], Any] | None = None
-        if isinstance(target, models.UUIDField):
-            adapter = None if vendor == "postgresql" else operator.attrgetter("hex")
-        elif isinstance(target, models.DateTimeField):
+        adapter: Callable[[Any], Any] | None = None  # ids go as they are (``Id``)
+        if isinstance(target, models.DateTimeField):
             adapter = ops.adapt_datetimefield_value
         elif isinstance(target, models.DateField):
             adapter = ops.adapt_datefield_value
@@ -738,12 +799,17 @@ def _plan(entity_name: str, vendor: str) -> tuple[tuple[str, ...], tuple[Any, ..
 _STAMP = object()
 
 
+def _model(entity_name: str) -> type[models.Model]:
+    """The model of an HSDS entity, or of our capacity rows ("capacity")."""
+    return Capacity if entity_name == "capacity" else ENTITIES[entity_name].model
+
+
 @functools.cache
 def _defaults(entity_name: str) -> dict[str, Any]:
     """What the upsert writes in a column the import leaves out."""
     return {
         f.attname: None if f.null else f.get_default()
-        for f in ENTITIES[entity_name].model._meta.concrete_fields
+        for f in _model(entity_name)._meta.concrete_fields
     }
 
 
@@ -752,11 +818,11 @@ def stored(entity_name: str, values: dict[str, Any], attname: str) -> Any:
     return values.get(attname, _defaults(entity_name)[attname])
 
 
-def _db_rows(entity: Entity, items: list[Converted], now: Any) -> list[tuple[Any, ...]]:
+def _db_rows(entity_name: str, items: list[Converted], now: Any) -> list[tuple[Any, ...]]:
     """The rows to write, as tuples in column order: each object's values laid over the
     columns' defaults and read out by one ``itemgetter`` (loops in C: a Python step per cell
     was most of the importer's writing time), then the columns the driver needs adapted."""
-    attnames, makers = _plan(entity.name, connection.vendor)
+    attnames, makers = _plan(entity_name, connection.vendor)
     defaults: dict[str, Any] = {}
     stamps: dict[str, Any] = {}
     adapted: list[tuple[int, Callable[[Any], Any]]] = []
@@ -777,52 +843,120 @@ def _db_rows(entity: Entity, items: list[Converted], now: Any) -> list[tuple[Any
     return list(zip(*columns, strict=True))
 
 
+def _now() -> Any:
+    """The time of the import, as the driver takes it."""
+    now: Any = timezone.now()
+    if connection.vendor != "postgresql":
+        now = connection.ops.adapt_datetimefield_value(now)
+    return now
+
+
+def _columns(entity_name: str, updated: Iterable[str]) -> tuple[str, list[str], list[str]]:
+    """The table, its columns in ``_plan`` order, and those of ``updated`` (attribute names)
+    that an update by id overwrites (with ``updated_at``; never the primary key)."""
+    model = _model(entity_name)
+    attnames, _makers = _plan(entity_name, connection.vendor)
+    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    wanted = {*updated, "updated_at"}
+    columns = [by_attname[a].column for a in attnames]
+    update = [
+        by_attname[a].column for a in attnames if a in wanted and not by_attname[a].primary_key
+    ]
+    return model._meta.db_table, columns, update
+
+
+_BY_ID = operator.attrgetter("id")
+
+
 def _upsert(
     entity: Entity,
     items: list[Converted],
-    existing: set[uuid.UUID],
+    existing: set[Id],
     progress: Progress | None,
 ) -> None:
     """Insert the rows new to the directory and update the others by id (``bulk``: the ORM's
     per-object work would not keep up with hundreds of thousands of rows). Only HSDS columns
     are updated: our own (the agency link, the confidential flag) are never overwritten by an
-    import. ``existing`` holds the ids already here, read in this transaction."""
-    model = entity.model
-    now: Any = timezone.now()
-    if connection.vendor != "postgresql":
-        now = connection.ops.adapt_datetimefield_value(now)
-    attnames, _makers = _plan(entity.name, connection.vendor)
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    hsds_columns = {entity.attname(f) for f in entity.fields} | {"updated_at"}
-    table = model._meta.db_table
-    columns = [by_attname[a].column for a in attnames]
-    update = [
-        by_attname[a].column
-        for a in attnames
-        if a in hsds_columns and not by_attname[a].primary_key
-    ]
+    import. ``existing`` holds the ids already here, read in this transaction.
+
+    New rows go in the order of their ids (the tuples are sorted, not the objects, whose
+    dictionaries would then be read all over memory): each primary-key entry of a random
+    UUID lands next to the one before, on an index page just touched, instead of anywhere."""
+    now = _now()
+    table, columns, update = _columns(entity.name, (entity.attname(f) for f in entity.fields))
+    by_id = operator.itemgetter(_plan(entity.name, connection.vendor)[0].index("id"))
     done = 0
     for start in range(0, len(items), BATCH):
         chunk = items[start : start + BATCH]
         new = [item for item in chunk if item.id not in existing] if existing else chunk
         if new:
-            bulk.insert(table, columns, _db_rows(entity, new, now))
+            rows = _db_rows(entity.name, new, now)
+            rows.sort(key=by_id)
+            bulk.insert(table, columns, rows)
         if len(new) < len(chunk):
             changed = [item for item in chunk if item.id in existing]
-            bulk.upsert(table, columns, _db_rows(entity, changed, now), key="id", update=update)
+            bulk.upsert(
+                table, columns, _db_rows(entity.name, changed, now), key="id", update=update
+            )
         done += len(chunk)
         if progress:
             progress(entity.name, done, len(items))
 
 
+def _write_capacities(capacities: list[Converted], report: ImportReport) -> None:
+    """One capacity per service: a capacity of the import replaces the service's row (a new
+    id for a service replaces the old one), or is inserted."""
+    table, columns, update = _columns("capacity", CAPACITY_FIELDS)
+    quote = connection.ops.quote_name
+    ours = {c.id for c in capacities}
+    services = [c.values["service_id"] for c in capacities]
+    earlier: set[Id] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(services), search_rows.CHUNK):
+            chunk = services[start : start + search_rows.CHUNK]
+            cursor.execute(
+                f"SELECT id FROM {quote(table)} WHERE service_id IN "  # noqa: S608
+                f"({', '.join(['%s'] * len(chunk))})",
+                _ids_param(chunk),
+            )
+            earlier.update(_hex_of(value) for (value,) in cursor.fetchall())
+        stale = sorted(earlier - ours)
+        for start in range(0, len(stale), search_rows.CHUNK):
+            chunk = stale[start : start + search_rows.CHUNK]
+            cursor.execute(
+                f"DELETE FROM {quote(table)} WHERE id IN "  # noqa: S608
+                f"({', '.join(['%s'] * len(chunk))})",
+                _ids_param(chunk),
+            )
+    rows = _db_rows("capacity", sorted(capacities, key=_BY_ID), _now())
+    bulk.upsert(table, columns, rows, key="id", update=update)
+    report.updated["capacity"] = len(earlier & ours)
+    report.created["capacity"] = len(capacities) - report.updated["capacity"]
+
+
+CAPACITY_FIELDS = ("service_id", "available", "maximum", "unit", "description", "updated")
+
+
+def _ids_param(ids: Sequence[Id]) -> list[Any]:
+    """Ids as query parameters (PostgreSQL's driver needs ``uuid.UUID`` for a uuid column)."""
+    if connection.vendor == "postgresql":
+        return [uuid.UUID(hex=pk) for pk in ids]
+    return list(ids)
+
+
+def _hex_of(value: Any) -> Id:
+    """An id read by a plain query: ``uuid.UUID`` on PostgreSQL, hex text on SQLite."""
+    return value.hex if isinstance(value, uuid.UUID) else str(value)
+
+
 def write(
     items: list[Converted],
-    capacities: list[Capacity],
-    confidential: dict[uuid.UUID, str],
+    capacities: list[Converted],
+    confidential: dict[Id, str],
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
-    by_entity: dict[str, dict[uuid.UUID, Converted]] = defaultdict(dict)
+    by_entity: dict[str, dict[Id, Converted]] = defaultdict(dict)
     for item in items:
         by_entity[item.entity][item.id] = item
     # What was here before: which rows are updates, which names change (the services under
@@ -831,7 +965,10 @@ def write(
     renamed = _renamed(by_entity.get("organization", {}), "organization")
     renamed_terms = _renamed(by_entity.get("taxonomy_term", {}), "taxonomy_term")
     new_services = set(by_entity.get("service", {})) - before.get("service", set())
-    new_services -= search_rows.services_with_attributes(new_services)
+    # As ``index.services_with_attributes``, with ids as the importer keeps them.
+    new_services -= bulk.present_hex(
+        Attribute._meta.db_table, "link_id", new_services, where="link_entity = 'service'"
+    )
     previous = _previous(before, capacities)
     for name in WRITE_ORDER:
         rows = list(by_entity.get(name, {}).values())
@@ -843,20 +980,7 @@ def write(
     if confidential:
         _mark_confidential(confidential)
     if capacities:
-        services = [c.service_id for c in capacities]
-        earlier = set(Capacity.objects.filter(service_id__in=services).values_list("pk", flat=True))
-        # One capacity per service: a new id for a service replaces the old row.
-        Capacity.objects.filter(service_id__in=services).exclude(
-            pk__in=[c.pk for c in capacities]
-        ).delete()
-        Capacity.objects.bulk_create(
-            capacities,
-            update_conflicts=True,
-            unique_fields=["id"],
-            update_fields=["service_id", "available", "maximum", "unit", "description", "updated"],
-        )
-        report.updated["capacity"] = len(earlier & {c.pk for c in capacities})
-        report.created["capacity"] = len(capacities) - report.updated["capacity"]
+        _write_capacities(capacities, report)
     touched = _touched_services(
         by_entity, capacities, confidential, renamed, renamed_terms, previous
     )
@@ -876,29 +1000,37 @@ def write(
         search_rows.save_rows(
             [search_rows.build_row(f) for f in facts[start : start + search_rows.CHUNK]], new=True
         )
-    search_rows.rebuild(pk for pk in touched if pk not in new_services)
+    search_rows.rebuild(uuid.UUID(hex=pk) for pk in touched if pk not in new_services)
     if progress:
         progress("search index", len(touched), len(touched))
 
 
-def _mark_confidential(confidential: dict[uuid.UUID, str]) -> None:
+def _mark_confidential(confidential: dict[Id, str]) -> None:
     """Flag these locations confidential, with their "call to arrange" notes (one prepared
     statement for all of them)."""
-    sqlite = connection.vendor == "sqlite"
     table = connection.ops.quote_name(Location._meta.db_table)
+    ids = _ids_param(list(confidential))
     with connection.cursor() as cursor:
         cursor.executemany(
             f"UPDATE {table} SET is_confidential = %s, arrangement_note = %s WHERE id = %s",  # noqa: S608
-            [(True, note, pk.hex if sqlite else pk) for pk, note in confidential.items()],
+            [(True, note, pk) for pk, note in zip(ids, confidential.values(), strict=True)],
         )
 
 
+class _Uuids(dict[Id, uuid.UUID]):
+    """``uuid.UUID`` of each id, made once (the search facts are keyed by them)."""
+
+    def __missing__(self, key: Id) -> uuid.UUID:
+        value = self[key] = uuid.UUID(hex=key)
+        return value
+
+
 def _new_service_facts(
-    service_ids: list[uuid.UUID],
-    by_entity: dict[str, dict[uuid.UUID, Converted]],
-    capacities: list[Capacity],
-    confidential: dict[uuid.UUID, str],
-    locations_before: set[uuid.UUID],
+    service_ids: list[Id],
+    by_entity: dict[str, dict[Id, Converted]],
+    capacities: list[Converted],
+    confidential: dict[Id, str],
+    locations_before: set[Id],
 ) -> list[search_rows.Facts]:
     """The search facts of services new to the directory, from the objects of the import; what
     they point at outside it (an organisation, a term, a place already here) is read."""
@@ -906,11 +1038,14 @@ def _new_service_facts(
     organizations = by_entity.get("organization", {})
     terms = by_entity.get("taxonomy_term", {})
     locations = by_entity.get("location", {})
-    facts: dict[uuid.UUID, search_rows.Facts] = {}
+    as_uuid = _Uuids()
+    facts: dict[Id, search_rows.Facts] = {}
+    org_of: dict[Id, Id] = {}
     for pk in service_ids:
         values = services[pk].values
+        org = values["organization_id"]
         facts[pk] = search_rows.Facts(
-            service_id=pk,
+            service_id=as_uuid[pk],
             name=stored("service", values, "name"),
             alternate_name=stored("service", values, "alternate_name"),
             description=stored("service", values, "description"),
@@ -918,17 +1053,18 @@ def _new_service_facts(
             minimum_age=values.get("minimum_age"),
             maximum_age=values.get("maximum_age"),
             last_modified=values.get("last_modified"),
-            organization_id=values["organization_id"],
+            organization_id=None if org is None else as_uuid[org],
         )
-    org_ids = {f.organization_id for f in facts.values() if f.organization_id is not None}
+        if org is not None:
+            org_of[pk] = org
+    org_ids = set(org_of.values())
     org_names = {
         pk: stored("organization", organizations[pk].values, "name")
         for pk in org_ids & organizations.keys()
     }
     org_names.update(_read(Organization, org_ids - organizations.keys(), "pk", "name"))
-    for fact in facts.values():
-        if fact.organization_id is not None:
-            fact.organization_name = org_names.get(fact.organization_id, "")
+    for pk, org in org_of.items():
+        facts[pk].organization_name = org_names.get(org, "")
     attached = [
         (a.values["link_id"], a.values["taxonomy_term_id"])
         for a in by_entity.get("attribute", {}).values()
@@ -940,7 +1076,7 @@ def _new_service_facts(
     }
     term_names.update(_read(TaxonomyTerm, term_ids - terms.keys(), "pk", "name"))
     for link_id, term in attached:
-        facts[link_id].add_term(term, term_names.get(term, ""))
+        facts[link_id].add_term(as_uuid[term], term_names.get(term, ""))
     for language in by_entity.get("language", {}).values():
         if language.values.get("service_id") in facts:
             facts[language.values["service_id"]].add_language(
@@ -950,8 +1086,8 @@ def _new_service_facts(
         if cost.values.get("service_id") in facts:
             facts[cost.values["service_id"]].add_cost(cost.values.get("amount"))
     for capacity in capacities:
-        if capacity.service_id in facts:
-            facts[capacity.service_id].capacity_available = capacity.available
+        if capacity.values["service_id"] in facts:
+            facts[capacity.values["service_id"]].capacity_available = capacity.values["available"]
     places = sorted(
         (sal.id, sal.values["service_id"], sal.values["location_id"])
         for sal in by_entity.get("service_at_location", {}).values()
@@ -959,7 +1095,7 @@ def _new_service_facts(
     )
     # Where each place is: a location new in this import is as the import has it; one
     # already here may have addresses or a confidential flag from before, so it is read.
-    where: dict[uuid.UUID, tuple[bool, float | None, float | None, set[str]]] = {}
+    where: dict[Id, tuple[bool, float | None, float | None, set[str]]] = {}
     new_locations = {loc for _pk, _s, loc in places if loc in locations} - locations_before
     for location_id in new_locations:
         values = locations[location_id].values
@@ -975,7 +1111,10 @@ def _new_service_facts(
             where[location_id][3].add(stored("address", address.values, "postal_code"))
     read = {loc for _pk, _s, loc in places} - new_locations
     if read:
-        postcodes = search_rows.postcodes_of(read)
+        postcodes = {
+            location.hex: codes
+            for location, codes in search_rows.postcodes_of(as_uuid[pk] for pk in read).items()
+        }
         for location_id, secret, lat, lon in _read(
             Location, read, "pk", "is_confidential", "latitude", "longitude"
         ):
@@ -988,29 +1127,41 @@ def _new_service_facts(
     return list(facts.values())
 
 
-def _read(model: type[models.Model], ids: Iterable[uuid.UUID], *columns: str) -> list[Any]:
-    """Columns of these objects, in chunks of 2,000 (a database limits query parameters)."""
+def _read(model: type[models.Model], ids: Iterable[Id], *columns: str) -> list[tuple[Any, ...]]:
+    """Columns of these objects, in chunks of 2,000 (a database limits query parameters); ids
+    among them as ``Id``."""
     wanted = list(ids)
-    result: list[Any] = []
+    result: list[tuple[Any, ...]] = []
     for start in range(0, len(wanted), search_rows.CHUNK):
         chunk = wanted[start : start + search_rows.CHUNK]
-        result.extend(model._default_manager.filter(pk__in=chunk).order_by().values_list(*columns))
+        result.extend(
+            tuple(v.hex if isinstance(v, uuid.UUID) else v for v in row)
+            for row in model._default_manager.filter(pk__in=chunk).order_by().values_list(*columns)
+        )
     return result
 
 
+def _hexes(values: Iterable[uuid.UUID]) -> list[Id]:
+    return [value.hex for value in values]
+
+
+def _uuids(ids: Iterable[Id]) -> list[uuid.UUID]:
+    return [uuid.UUID(hex=pk) for pk in ids]
+
+
 def _touched_services(
-    by_entity: dict[str, dict[uuid.UUID, Converted]],
-    capacities: list[Capacity],
-    confidential: dict[uuid.UUID, str],
-    renamed: list[uuid.UUID],
-    renamed_terms: list[uuid.UUID],
+    by_entity: dict[str, dict[Id, Converted]],
+    capacities: list[Converted],
+    confidential: dict[Id, str],
+    renamed: list[Id],
+    renamed_terms: list[Id],
     previous: Previous,
-) -> list[uuid.UUID]:
+) -> list[Id]:
     """Every service whose search row this import may have changed: those it holds, those it
     gave attributes, languages, cost options, capacity or places, those they were taken from,
     those at a location it changed, those of an organisation it renamed, those with a term it
     renamed."""
-    touched: dict[uuid.UUID, None] = dict.fromkeys(by_entity.get("service", {}))
+    touched: dict[Id, None] = dict.fromkeys(by_entity.get("service", {}))
     for attribute in by_entity.get("attribute", {}).values():
         if attribute.values.get("link_entity") == "service":
             touched[attribute.values["link_id"]] = None
@@ -1019,7 +1170,7 @@ def _touched_services(
             service_id = item.values.get("service_id")
             if service_id is not None:
                 touched[service_id] = None
-    touched.update(dict.fromkeys(c.service_id for c in capacities))
+    touched.update(dict.fromkeys(c.values["service_id"] for c in capacities))
     touched.update(dict.fromkeys(previous.services))
     imported_locations = by_entity.get("location", {})
     changed = set(imported_locations) | set(confidential) | previous.locations
@@ -1035,13 +1186,21 @@ def _touched_services(
     for start in range(0, len(unknown), search_rows.CHUNK):
         touched.update(
             dict.fromkeys(
-                search_rows.services_at_locations(unknown[start : start + search_rows.CHUNK])
+                _hexes(
+                    search_rows.services_at_locations(
+                        _uuids(unknown[start : start + search_rows.CHUNK])
+                    )
+                )
             )
         )
     if renamed:
-        touched.update(dict.fromkeys(search_rows.services_of_organizations(renamed)))
+        touched.update(
+            dict.fromkeys(_hexes(search_rows.services_of_organizations(_uuids(renamed))))
+        )
     if renamed_terms:
-        touched.update(dict.fromkeys(search_rows.services_with_terms(renamed_terms)))
+        touched.update(
+            dict.fromkeys(_hexes(search_rows.services_with_terms(_uuids(renamed_terms))))
+        )
     return list(touched)
 
 
@@ -1051,17 +1210,17 @@ class Previous:
     services of moved languages, cost options, places, attributes and capacities, the
     locations of moved addresses, and which of the import's locations were here."""
 
-    services: set[uuid.UUID]
-    locations: set[uuid.UUID]
-    locations_here: set[uuid.UUID]
+    services: set[Id]
+    locations: set[Id]
+    locations_here: set[Id]
 
 
 _SERVICE_PARTS = ("language", "cost_option", "service_at_location")
 
 
-def _previous(before: dict[str, set[uuid.UUID]], capacities: list[Capacity]) -> Previous:
+def _previous(before: dict[str, set[Id]], capacities: list[Converted]) -> Previous:
     """Read before the import writes (only rows already here can have moved)."""
-    services: set[uuid.UUID | None] = set()
+    services: set[Id | None] = set()
     for name in _SERVICE_PARTS:  # a language may be a location's or a phone's: no service
         services.update(
             s for (s,) in _read(ENTITIES[name].model, before.get(name, ()), "service_id")
@@ -1072,24 +1231,21 @@ def _previous(before: dict[str, set[uuid.UUID]], capacities: list[Capacity]) -> 
         if kind == "service"
     )
     if capacities:
-        services.update(s for (s,) in _read(Capacity, [c.pk for c in capacities], "service_id"))
+        services.update(s for (s,) in _read(Capacity, [c.id for c in capacities], "service_id"))
     locations = {loc for (loc,) in _read(Address, before.get("address", ()), "location_id")}
     return Previous(
         {s for s in services if s is not None}, locations, before.get("location", set())
     )
 
 
-def _renamed(objects: dict[uuid.UUID, Converted], entity_name: str) -> list[uuid.UUID]:
+def _renamed(objects: dict[Id, Converted], entity_name: str) -> list[Id]:
     """Organisations or terms of the import already here under another name (their
     services' search text must follow). Read before the import writes."""
     model = ENTITIES[entity_name].model
-    ids = list(objects)
     renamed = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for pk, name in model._default_manager.filter(pk__in=chunk).values_list("pk", "name"):
-            if stored(entity_name, objects[pk].values, "name") != name:
-                renamed.append(pk)
+    for pk, name in _read(model, objects, "pk", "name"):
+        if stored(entity_name, objects[pk].values, "name") != name:
+            renamed.append(pk)
     return renamed
 
 
@@ -1146,24 +1302,24 @@ def _run(
     if progress:
         progress("read", len(rows), len(rows))
     items = convert(rows, issues)
-    origins: dict[uuid.UUID, Row] = {}
-    items, capacities, confidential = take_our_attributes(items, issues, origins)
+    items, capacities, confidential = take_our_attributes(items, issues)
     items = resolve(items, lenient, issues, report.removed_references)
     known_services = {i.id for i in items if i.entity == "service"}
-    missing = {c.service_id for c in capacities} - known_services
+    missing = {c.values["service_id"] for c in capacities} - known_services
     if missing:
-        found = _existing("service", missing)
+        known_services |= _existing("service", missing)
         kept_capacities = []
         for capacity in capacities:
-            if capacity.service_id in known_services | found:
+            service_id = capacity.values["service_id"]
+            if service_id in known_services:
                 kept_capacities.append(capacity)
                 continue
-            origin = origins[capacity.pk]
+            origin = capacity.origin
             problem = Issue(
                 origin.file,
                 origin.row,
                 origin.where("link_id"),
-                f"Capacity {capacity.pk} is for service {capacity.service_id}, which is "
+                f"Capacity {_show(capacity.id)} is for service {_show(service_id)}, which is "
                 "neither in this import nor in the directory.",
             )
             (report.removed_references if lenient else issues).append(problem)

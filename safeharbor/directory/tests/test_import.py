@@ -346,3 +346,77 @@ def test_the_import_gives_sqlite_its_page_cache_back():
         load(service_object())
         cursor.execute("PRAGMA cache_size")
         assert cursor.fetchone() == (before,)
+
+
+def _spelt(value, spell):
+    """Every UUID text in a JSON value written another way (``spell``), the rest as it is."""
+    if isinstance(value, dict):
+        return {key: _spelt(item, spell) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_spelt(item, spell) for item in value]
+    if isinstance(value, str):
+        try:
+            return spell(uuid.UUID(value))
+        except ValueError:
+            return value
+    return value
+
+
+@pytest.mark.parametrize(
+    ("spell", "accepted"),
+    [
+        (lambda u: str(u).upper(), True),
+        (lambda u: u.hex, False),
+        (lambda u: "{" + str(u) + "}", False),
+    ],
+    ids=["upper case", "no hyphens", "braces"],
+)
+def test_an_id_spelt_another_way_names_the_same_object_or_is_refused(spell, accepted):
+    """The importer keeps ids as 32 hex digits: an id in upper case names the object already
+    here, and its references still resolve. Spellings the schema's "uuid" format refuses are
+    errors, and nothing changes."""
+    original = service_object(name="Night Shelter", capacity=(1, 4))
+    load(original)
+    before = _directory_state()
+    changed = _spelt(original, spell)
+    changed["name"] = "Night Shelter for Youth"
+    source = importer.Source("again.json", json.dumps(changed).encode())
+    report = directory_import(actor=None, json_sources=[(source, "service")])
+    assert report.ok == accepted
+    if not accepted:
+        assert {e.field for e in report.errors} >= {"id", "service_at_locations[0].location.id"}
+        assert _directory_state() == before
+        return
+    assert not any(report.created.values())
+    assert report.updated["service"] == 1
+    assert Service.objects.get().name == "Night Shelter for Youth"
+    assert Capacity.objects.get().service_id == uuid.UUID(original["id"])
+    assert Location.objects.count() == 1
+
+
+def test_a_capacity_is_updated_by_id_and_a_new_id_replaces_the_service_row():
+    service = service_object(capacity=(2, 8))
+    load(service)
+    [attribute] = [
+        a
+        for a in service["attributes"]
+        if a["taxonomy_term_id"] == str(taxonomy.term_id(taxonomy.CAPACITY))
+    ]
+    first_id = attribute["id"]
+    value = json.loads(attribute["value"])
+
+    value["available"] = 3
+    attribute["value"] = json.dumps(value)
+    report = load(service)
+    assert (report.created["capacity"], report.updated["capacity"]) == (0, 1)
+    assert list(Capacity.objects.values_list("pk", "available")) == [(uuid.UUID(first_id), 3)]
+
+    attribute["id"] = str(uuid.uuid4())
+    value["available"] = 5
+    attribute["value"] = json.dumps(value)
+    report = load(service)
+    assert (report.created["capacity"], report.updated["capacity"]) == (1, 0)
+    assert list(Capacity.objects.values_list("pk", "available")) == [
+        (uuid.UUID(attribute["id"]), 5)
+    ]
+    assert ServiceSearch.objects.get().capacity_available
