@@ -524,8 +524,9 @@ class ServiceSearch(models.Model):
     start with "_" (which a searched word never contains): ``_t<term>``, ``_l<language>``,
     ``_gany``, ``_free``, ``_cap``, ``_o<organisation>``, ``_p<postcode>`` and the grid cells
     of the service's public locations, ``_c<level>_<row>_<column>``. ``points`` holds the
-    public locations' coordinates ("lat,lon lat,lon") for the exact distance. A confidential
-    location gives neither cells, points nor postcodes: they would place it."""
+    public locations' coordinates ("lat,lon lat,lon") for the exact distance; ``x``, ``y``,
+    ``z`` the first of them on the unit sphere. A confidential location gives neither cells,
+    points nor postcodes: they would place it."""
 
     service = models.OneToOneField(
         Service, on_delete=models.CASCADE, primary_key=True, related_name="search_row"
@@ -545,6 +546,12 @@ class ServiceSearch(models.Model):
     points = models.TextField(blank=True)
     text = models.TextField(blank=True)
     document = models.TextField(blank=True)
+    # The first public point on the unit sphere (``index.unit_vector``), for distance by plain
+    # SQL arithmetic; ``more_points`` when there are others (then ``points`` decides).
+    x = models.FloatField(null=True, blank=True)
+    y = models.FloatField(null=True, blank=True)
+    z = models.FloatField(null=True, blank=True)
+    more_points = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("search row")

@@ -16,9 +16,16 @@ Search reads the search rows (``ServiceSearch``, one per service, built by ``ind
   PostgreSQL, by edit distance among words of the same initial and near length on SQLite.
 - **Distance.** Public locations are in grid cells of 0.25°, 1° and 4° (tokens). A search near
   a point takes the finest level whose cells covering the radius's bounding box are few
-  (``MAX_CELLS``), adds "one of these cells" to the match, then computes the exact haversine
-  distance in Python for the matches only (their ``points``), sorted. Confidential locations
-  take no part: their coordinates would place them.
+  (``MAX_CELLS``) and adds "one of these cells" to the match. The database then counts and
+  sorts the matches by the dot product of unit vectors (``x``, ``y``, ``z``: the first public
+  point), in one pass, sending back only the count, the page's rows (and ties) and the rows the
+  arithmetic cannot settle (several points, or within ``DOT_MARGIN`` of the radius); those and
+  the page are measured exactly (haversine) in Python and sorted by (distance, id), the same
+  order and total as measuring every match (``_ranked``; tests/test_distance.py). On SQLite the
+  matches are read from the full-text table alone when it holds every criterion. Confidential
+  locations take no part: their coordinates would place them.
+- **Words' starts** that start few indexed words are spelled out as those words (``spell_out``):
+  exact look-ups instead of a prefix scan, the same matches.
 - **Facets** count at most ``FACET_LIMIT`` matching services (the first by distance, else by id),
   from the same rows; ``Results.facets_sampled`` says when they are a sample.
 """
@@ -140,21 +147,53 @@ class Match:
     words: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)
     groups: list[list[str]] = field(default_factory=list)
+    # A word's start spelled out as the indexed words it starts (``spell_out``): exact look-ups,
+    # which both engines answer faster than a prefix (PostgreSQL: no partial-match bitmap).
+    spelled: dict[str, list[str]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.words or self.tokens or self.groups)
 
     def tsquery(self) -> str:
         """PostgreSQL ``tsquery`` text (cast, not parsed: lexemes as they are)."""
-        parts = [f"'{w}':*" for w in self.words] + [f"'{t}'" for t in self.tokens]
+        parts = [
+            "(" + " | ".join(f"'{x}'" for x in self.spelled[w]) + ")"
+            if w in self.spelled
+            else f"'{w}':*"
+            for w in self.words
+        ]
+        parts += [f"'{t}'" for t in self.tokens]
         parts += ["(" + " | ".join(f"'{t}'" for t in group) + ")" for group in self.groups]
         return " & ".join(parts)
 
     def fts5(self) -> str:
         """SQLite FTS5 query text."""
-        parts = [f'"{w}"*' for w in self.words] + [f'"{t}"' for t in self.tokens]
+        parts = [
+            "(" + " OR ".join(f'"{x}"' for x in self.spelled[w]) + ")"
+            if w in self.spelled
+            else f'"{w}"*'
+            for w in self.words
+        ]
+        parts += [f'"{t}"' for t in self.tokens]
         parts += ["(" + " OR ".join(f'"{t}"' for t in group) + ")" for group in self.groups]
         return " AND ".join(parts)
+
+
+# A word's start is spelled out when it starts at most this many indexed words.
+MAX_SPELLED = 8
+
+
+def spell_out(word: str) -> list[str] | None:
+    """The indexed words that start with ``word`` (every indexed word of two letters or more is
+    a ``SearchWord``), or None to keep it a prefix: too short, or starting too many."""
+    if len(word) < 2:
+        return None
+    found = list(
+        SearchWord.objects.filter(word__startswith=word)
+        .order_by("word")
+        .values_list("word", flat=True)[: MAX_SPELLED + 1]
+    )
+    return found if 0 < len(found) <= MAX_SPELLED else None
 
 
 class _TsMatch(Func):
@@ -291,6 +330,10 @@ def open_now_q(moment: datetime.datetime | None = None) -> Q:
 
 def _match(criteria: Criteria, searched: Sequence[str]) -> Match:
     match = Match(words=list(searched))
+    for word in dict.fromkeys(searched):
+        spelled = spell_out(word)
+        if spelled is not None:
+            match.spelled[word] = spelled
     if criteria.need is not None:
         match.tokens.append(index.term_token(criteria.need))
     if criteria.gender:
@@ -337,12 +380,16 @@ def covering_cells(point: tuple[float, float], miles: float) -> list[str] | None
     return None
 
 
-def _rows(criteria: Criteria) -> tuple[QuerySet[ServiceSearch], list[str], bool]:
-    """Search rows matching everything but the exact distance (a point adds its grid cells);
-    the words searched; whether corrected."""
-    rows = ServiceSearch.objects.all()
-    if criteria.active_only:
-        rows = rows.filter(active=True)
+@dataclass
+class _Plan:
+    match: Match
+    searched: list[str]
+    corrected: bool
+
+
+def _plan(criteria: Criteria) -> _Plan:
+    """What the full-text engine must match (a point adds its grid cells); the words searched;
+    whether corrected."""
     searched: list[str] = []
     corrected = False
     typed = query_words(criteria.text)
@@ -354,8 +401,15 @@ def _rows(criteria: Criteria) -> tuple[QuerySet[ServiceSearch], list[str], bool]
         cells = covering_cells(criteria.near, _radius(criteria))
         if cells is not None:
             match.groups.append(cells)
-    if match:
-        rows = _match_filter(rows, match)
+    return _Plan(match, searched, corrected)
+
+
+def _planned_rows(criteria: Criteria, plan: _Plan) -> QuerySet[ServiceSearch]:
+    rows = ServiceSearch.objects.all()
+    if criteria.active_only:
+        rows = rows.filter(active=True)
+    if plan.match:
+        rows = _match_filter(rows, plan.match)
     if criteria.age is not None:
         rows = rows.filter(
             Q(minimum_age__isnull=True) | Q(minimum_age__lte=criteria.age),
@@ -365,7 +419,42 @@ def _rows(criteria: Criteria) -> tuple[QuerySet[ServiceSearch], list[str], bool]
         rows = rows.filter(last_modified__gte=criteria.modified_after)
     if criteria.open_now:
         rows = rows.filter(open_now_q())
-    return rows, searched, corrected
+    return rows
+
+
+def _rows(criteria: Criteria) -> tuple[QuerySet[ServiceSearch], list[str], bool]:
+    """Search rows matching everything but the exact distance (a point adds its grid cells);
+    the words searched; whether corrected."""
+    plan = _plan(criteria)
+    return _planned_rows(criteria, plan), plan.searched, plan.corrected
+
+
+def _near_matches(criteria: Criteria, plan: _Plan) -> tuple[str, Sequence[Any]]:
+    """SQL for the matches of a distance search, columns (pk, points, more_points, x, y, z).
+    On SQLite, when every criterion is in the full-text table (not "open now" nor "modified
+    after"), straight from it: one row read per match."""
+    if (
+        _vendor() == "sqlite"
+        and plan.match
+        and not criteria.open_now
+        and criteria.modified_after is None
+    ):
+        sql = (
+            "SELECT service_id AS pk, points, more_points, x, y, z "
+            "FROM directory_servicesearch_fts WHERE directory_servicesearch_fts MATCH %s"
+        )
+        params: list[Any] = [plan.match.fts5()]
+        if criteria.active_only:
+            sql += " AND active"
+        if criteria.age is not None:
+            sql += (
+                " AND (minimum_age IS NULL OR minimum_age <= %s)"
+                " AND (maximum_age IS NULL OR maximum_age >= %s)"
+            )
+            params += [criteria.age, criteria.age]
+        return sql, params
+    rows = _planned_rows(criteria, plan).order_by()
+    return rows.values_list("pk", "points", "more_points", "x", "y", "z").query.sql_with_params()
 
 
 def filtered(criteria: Criteria) -> tuple[QuerySet[Service], list[str], bool]:
@@ -387,17 +476,99 @@ def _points(text: str) -> list[tuple[float, float]]:
     return result
 
 
-def _by_distance(
-    rows: QuerySet[ServiceSearch], point: tuple[float, float], miles: float
-) -> list[tuple[uuid.UUID, float]]:
-    nearest: list[tuple[uuid.UUID, float]] = []
-    for pk, points in rows.order_by().values_list("pk", "points"):
-        if not points:
-            continue
-        distance = min(haversine_miles(point, p) for p in _points(points))
-        if distance <= miles:
-            nearest.append((pk, distance))
-    return sorted(nearest, key=lambda item: (item[1], item[0]))
+# Margin on the dot product around the radius and the page's last distance, far above the
+# rounding of the vectors and the dot product (about 1e-15), so that what the arithmetic
+# decides is what the haversine would; what falls inside a margin is decided by the haversine.
+DOT_MARGIN = 1e-12
+# How many rows past the page the database sends, for ties within the margin.
+PAGE_SLACK = 16
+
+
+@dataclass
+class Ranked:
+    """A distance search's matches: how many lie within the radius, and the first ``wanted``
+    of them nearest first (distance, then id)."""
+
+    total: int
+    nearest: list[tuple[uuid.UUID, float]]
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _exact(point: tuple[float, float], points: str) -> float | None:
+    return min((haversine_miles(point, p) for p in _points(points)), default=None)
+
+
+def _ranked(
+    matches: tuple[str, Sequence[Any]], point: tuple[float, float], miles: float, wanted: int
+) -> Ranked:
+    """Count the matches within ``miles`` of ``point`` and rank the first ``wanted``, reading
+    from the database only a count, the rows near the page's end and the rows whose distance
+    the arithmetic cannot settle (several points, or within ``DOT_MARGIN`` of the radius).
+
+    The rows' first points are unit vectors (``index.unit_vector``): the dot product with the
+    point's vector falls as the distance rises, so the database counts the single-point rows
+    clearly inside (dot above cos(radius) + margin) and sorts them by it, in one pass over the
+    matches (a materialised CTE, read three times). The order of the page is then decided
+    exactly as before: by the haversine distance in Python, then the id."""
+    qx, qy, qz = index.unit_vector(*point)
+    inside = math.cos(miles / EARTH_RADIUS_MILES)
+    sql_matches, params = matches
+    sql = (
+        # The matches' SQL is the ORM's or ours; every value is a parameter.
+        "WITH m AS MATERIALIZED (SELECT t.pk AS pk, t.points AS points, "  # noqa: S608
+        f"t.more_points AS more, t.x * %s + t.y * %s + t.z * %s AS dot FROM ({sql_matches}) t) "
+        "SELECT 0, NULL, NULL, COUNT(*) FROM m WHERE NOT more AND dot >= %s "
+        "UNION ALL SELECT 1, pk, points, dot FROM m WHERE more OR (dot >= %s AND dot < %s) "
+        "UNION ALL SELECT * FROM (SELECT 2, pk, points, dot FROM m "
+        "WHERE NOT more AND dot >= %s ORDER BY dot DESC LIMIT %s) sure"
+    )
+    high, low = inside + DOT_MARGIN, inside - DOT_MARGIN
+    limit = wanted + PAGE_SLACK
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [qx, qy, qz, *params, high, low, high, high, limit])
+        fetched = cursor.fetchall()
+    total = 0
+    found: dict[uuid.UUID, float] = {}
+    nearest: list[tuple[float, Any, str]] = []  # the clearly inside: (dot, id, points)
+    for part, pk, points, value in fetched:
+        if part == 0:
+            total = int(value)
+        elif part == 1:
+            distance = _exact(point, points)
+            if distance is not None and distance <= miles:
+                found[_as_uuid(pk)] = distance
+        else:
+            nearest.append((value, pk, points))
+    total += len(found)
+    if len(nearest) == limit and nearest[wanted - 1][0] - DOT_MARGIN <= nearest[-1][0]:
+        # Ties within the margin run past what was sent: read every row down to the margin.
+        floor = max(nearest[wanted - 1][0] - DOT_MARGIN, high)
+        nearest = _inside_down_to(matches, (qx, qy, qz), floor)
+    for _dot, pk, points in nearest:
+        distance = _exact(point, points)
+        if distance is not None:
+            found[_as_uuid(pk)] = distance
+    ranked = sorted(found.items(), key=lambda item: (item[1], item[0]))
+    return Ranked(total, ranked[:wanted])
+
+
+def _inside_down_to(
+    matches: tuple[str, Sequence[Any]], vector: tuple[float, float, float], floor: float
+) -> list[tuple[float, Any, str]]:
+    """The single-point matches whose dot product is at least ``floor``: (dot, id, points)."""
+    sql_matches, params = matches
+    qx, qy, qz = vector
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.pk, t.points, "  # noqa: S608 (as in _ranked)
+            f"t.x * %s + t.y * %s + t.z * %s FROM ({sql_matches}) t "
+            "WHERE NOT t.more_points AND t.x * %s + t.y * %s + t.z * %s >= %s",
+            [qx, qy, qz, *params, qx, qy, qz, floor],
+        )
+        return [(value, pk, points) for pk, points, value in cursor.fetchall()]
 
 
 def search_services(
@@ -410,20 +581,24 @@ def search_services(
 ) -> Results:
     """One page of services matching ``criteria``: nearest first when a point is given, else
     by name. ``prepare`` adds select_related/prefetch_related to the page's query."""
-    rows, searched, corrected = _rows(criteria)
+    plan = _plan(criteria)
+    searched, corrected = plan.searched, plan.corrected
     page = max(1, page)
     offset = (page - 1) * per_page
     distances: dict[uuid.UUID, float] = {}
     sample: list[uuid.UUID] | None = None
     if criteria.near is not None:
-        ranked = _by_distance(rows, criteria.near, _radius(criteria))
-        total = len(ranked)
-        window = ranked[offset : offset + per_page]
+        wanted = max(offset + per_page, FACET_LIMIT if with_facets else 0)
+        matches = _near_matches(criteria, plan)
+        ranked = _ranked(matches, criteria.near, _radius(criteria), wanted)
+        total = ranked.total
+        window = ranked.nearest[offset : offset + per_page]
         distances = dict(window)
         page_query = Service.objects.filter(pk__in=[pk for pk, _ in window])
         if with_facets:
-            sample = [pk for pk, _ in ranked[:FACET_LIMIT]]
+            sample = [pk for pk, _ in ranked.nearest[:FACET_LIMIT]]
     else:
+        rows = _planned_rows(criteria, plan)
         total = rows.count()
         page_query = Service.objects.filter(pk__in=rows.values("pk")).order_by("name", "pk")[
             offset : offset + per_page
