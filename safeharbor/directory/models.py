@@ -467,7 +467,10 @@ class Attribute(HsdsModel):
 
     link_id = models.UUIDField()
     taxonomy_term = models.ForeignKey(
-        TaxonomyTerm, on_delete=models.CASCADE, related_name="attributes"
+        TaxonomyTerm,
+        on_delete=models.CASCADE,
+        related_name="attributes",
+        db_index=False,  # the (taxonomy_term, link_entity, link_id) index leads with it
     )
     link_type = models.TextField(blank=True)
     link_entity = models.CharField(max_length=32)
