@@ -132,10 +132,15 @@ class TranscriptCodingViewSet(viewsets.ViewSet):
             # "not found" still comes before "bad input", as it always has
             selectors.transcript_for_coding(actor=actor, transcript_id=transcript_id)
             raise ValidationError(data.errors)
-        # The transcript (404 unless the caller leads or codes its study) and the codes asked
-        # for, in one statement.
-        transcript, codes = selectors.transcript_and_codes_for_coding(
-            actor=actor, transcript_id=transcript_id, code_ids=data.validated_data["codes"]
+        start, end = data.validated_data["start"], data.validated_data["end"]
+        # The transcript (404 unless the caller leads or codes its study), the codes asked for
+        # and what the service checks before coding [start, end), in one statement.
+        transcript, codes, context = selectors.transcript_and_codes_for_coding(
+            actor=actor,
+            transcript_id=transcript_id,
+            code_ids=data.validated_data["codes"],
+            start=start,
+            end=end,
         )
         if len(codes) != len(set(data.validated_data["codes"])):
             raise ValidationError({"codes": ["Choose codes from this study's codebook."]})
@@ -143,9 +148,10 @@ class TranscriptCodingViewSet(viewsets.ViewSet):
             segment, present = services.segment_apply_codes(
                 actor=actor,
                 transcript=transcript,
-                start=data.validated_data["start"],
-                end=data.validated_data["end"],
+                start=start,
+                end=end,
                 codes=codes,
+                context=context,
             )
         except DjangoValidationError as exc:
             raise _service_errors(exc) from exc
@@ -207,7 +213,7 @@ class CodeSegmentsViewSet(viewsets.ViewSet):
         summary="One code's segments, with quotes",
     )
     def list(self, request: Request, study_id: int, code_id: int) -> Response:
-        _study, _code, rows = selectors.code_segments(
+        rows = selectors.code_quotes(
             actor=request_user(request), study_id=study_id, code_id=code_id, request=request
         )
         # Plain dicts of the documented shape: a busy code has hundreds of rows, and DRF's

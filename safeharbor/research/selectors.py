@@ -3,6 +3,7 @@ same 404 for a study (or anything in it) that does not exist and one the actor m
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -46,6 +47,7 @@ from .models import (
     StudyDocument,
     StudyMember,
     Transcript,
+    TranscriptChunk,
 )
 from .policy import (
     StudyAccess,
@@ -210,33 +212,117 @@ def transcript_for_coding(*, actor: User, transcript_id: int) -> Transcript:
     )
 
 
+@dataclass(frozen=True)
+class CodingContext:
+    """What applying a code to [start, end) needs besides the transcript and the codes, read
+    in the same statement as they are (``transcript_and_codes_for_coding``): the actor's team
+    role, the participant's withdrawal, the actor's segment on exactly this range if there is
+    one, and the chunks (decrypted) that start at ``first_start`` and ``last_start``. The
+    service checks every condition itself from these values; it reads them again when they
+    are not for its actor, transcript and range."""
+
+    actor_id: int
+    transcript_id: int
+    start: int
+    end: int
+    role: str | None
+    withdrawn: bool
+    segment_id: int | None
+    first_start: int
+    first_text: str | None
+    last_start: int
+    last_text: str | None
+
+
+def chunk_starts(start: int, end: int) -> tuple[int, int]:
+    """The starts of the chunks that hold [start, end)'s first and last code points."""
+    size = TranscriptChunk.CHUNK_SIZE
+    return start // size * size, max(start, end - 1) // size * size
+
+
 def transcript_and_codes_for_coding(
-    *, actor: User, transcript_id: int, code_ids: list[int]
-) -> tuple[Transcript, list[Code]]:
-    """``transcript_for_coding`` and ``codes_for_coding`` in one statement (a round trip fewer
-    for the coding API): a row per code found, or one row with no code."""
+    *,
+    actor: User,
+    transcript_id: int,
+    code_ids: list[int],
+    start: int | None = None,
+    end: int | None = None,
+) -> tuple[Transcript, list[Code], CodingContext | None]:
+    """``transcript_for_coding`` and ``codes_for_coding`` in one statement (a row per code
+    found, or one row with no code); with ``start`` and ``end``, on PostgreSQL, the same
+    statement also reads the ``CodingContext`` for that range, so applying a code costs one
+    read, not two. (On SQLite the service reads it itself, inside its IMMEDIATE transaction:
+    there is no round trip to save, and the read stays serialised with the write.)"""
     ids = sorted({int(pk) for pk in code_ids if fits_a_database_integer(int(pk))}) or [0]
     placeholders = ", ".join(["%s"] * len(ids))  # only placeholders: the ids are parameters
+    ranged = start is not None and end is not None and connection.vendor == "postgresql"
+    in_range = (
+        start is not None
+        and end is not None
+        and fits_a_database_integer(start)
+        and fits_a_database_integer(end)
+    )
+    # A position no column can hold matches nothing (the service answers "bad range").
+    first_start, last_start = chunk_starts(start, end) if in_range else (-1, -1)  # type: ignore[arg-type]
+    at, to = (start, end) if in_range else (-1, -1)
     rows = _fetch(
-        'SELECT t."id", t."study_id", t."participant_id", t."char_count", c."id" '  # noqa: S608
-        'FROM "research_transcript" t LEFT OUTER JOIN "research_code" c '
+        'SELECT t."id", t."study_id", t."participant_id", t."char_count", c."id", '  # noqa: S608
+        'm."role", p."withdrawn_at" IS NOT NULL, '
+        + (
+            '(SELECT sg."id" FROM "research_segment" sg WHERE sg."transcript_id" = t."id" '
+            'AND sg."coder_id" = %s AND sg."start" = %s AND sg."end" = %s), '
+            '(SELECT ch."text" FROM "research_transcriptchunk" ch '
+            'WHERE ch."transcript_id" = t."id" AND ch."start" = %s), '
+            '(SELECT ch."text" FROM "research_transcriptchunk" ch '
+            'WHERE ch."transcript_id" = t."id" AND ch."start" = %s) '
+            if ranged
+            else "NULL, NULL, NULL "
+        )
+        + 'FROM "research_transcript" t INNER JOIN "research_studymember" m '
+        'ON m."study_id" = t."study_id" AND m."user_id" = %s AND m."role" IN (%s, %s) '
+        'INNER JOIN "research_participant" p ON p."id" = t."participant_id" '
+        'LEFT OUTER JOIN "research_code" c '
         f'ON c."study_id" = t."study_id" AND c."id" IN ({placeholders}) '
-        'WHERE t."id" = %s AND EXISTS (SELECT 1 FROM "research_studymember" m '
-        'WHERE m."study_id" = t."study_id" AND m."user_id" = %s AND m."role" IN (%s, %s)) '
-        'ORDER BY c."position", c."name"',
-        [*ids, transcript_id, actor.pk, TeamRole.LEAD, TeamRole.CODER],
+        'WHERE t."id" = %s ORDER BY c."position", c."name"',
+        [
+            *([actor.pk, at, to, first_start, last_start] if ranged else []),
+            actor.pk,
+            TeamRole.LEAD,
+            TeamRole.CODER,
+            *ids,
+            transcript_id,
+        ],
     )
     if not rows:
         raise Http404
+    row = rows[0]
     transcript = Transcript.from_db(
-        connection.alias, ["id", "study_id", "participant_id", "char_count"], rows[0][:4]
+        connection.alias, ["id", "study_id", "participant_id", "char_count"], row[:4]
     )
     codes = [
-        Code.from_db(connection.alias, ["id", "study_id"], [row[4], transcript.study_id])
-        for row in rows
-        if row[4] is not None
+        Code.from_db(connection.alias, ["id", "study_id"], [r[4], transcript.study_id])
+        for r in rows
+        if r[4] is not None
     ]
-    return transcript, codes
+    context = None
+    if ranged and start is not None and end is not None:
+        first_text = _decrypt(TranscriptChunk, "text", row[8])
+        context = CodingContext(
+            actor_id=actor.pk,
+            transcript_id=transcript.pk,
+            start=start,
+            end=end,
+            role=row[5],
+            withdrawn=bool(row[6]),
+            segment_id=row[7],
+            first_start=first_start,
+            first_text=first_text,
+            last_start=last_start,
+            last_text=first_text
+            if last_start == first_start
+            else _decrypt(TranscriptChunk, "text", row[9]),
+        )
+    return transcript, codes, context
 
 
 @dataclass(frozen=True)
@@ -251,32 +337,39 @@ class SegmentCodes:
     is_exemplar: bool
 
 
+# A transcript's segments with their code ids, for a member of its study's team (blind
+# coding: the actor's own), and the study's id: one statement. No row: no such transcript, or
+# the actor is not on the team; a row with no segment id: a transcript without segments.
+_TRANSCRIPT_SEGMENTS_SQL = (
+    'SELECT t."study_id", m."role", sg."id", sg."start", sg."end", sg."coder_id", '
+    'sg."is_exemplar", sc."code_id" FROM "research_transcript" t '
+    'INNER JOIN "research_study" s ON s."id" = t."study_id" '
+    'INNER JOIN "research_studymember" m ON m."study_id" = t."study_id" AND m."user_id" = %s '
+    'LEFT OUTER JOIN "research_segment" sg ON sg."transcript_id" = t."id" '
+    'AND (NOT s."blind_coding" OR sg."coder_id" = %s) '
+    'LEFT OUTER JOIN "research_segmentcode" sc ON sc."segment_id" = sg."id" '
+    'WHERE t."id" = %s ORDER BY sg."start", sg."end", sg."id", sc."code_id"'
+)
+
+
 def transcript_segments(
     *, actor: User, transcript_id: int, request: HttpRequest | None = None
 ) -> list[tuple[SegmentCodes, list[int]]]:
     """A transcript's segments with their code ids (no text decrypted); blind coding shows a
-    coder only their own. One query for the segments and their codings together."""
-    try:
-        transcript = (
-            Transcript.objects.only("id", "study_id")
-            .filter(study__in=visible_studies(actor))
-            .select_related("study")
-            .get(pk=transcript_id)
-        )
-    except Transcript.DoesNotExist as exc:
-        raise Http404 from exc
-    segments = Segment.objects.filter(transcript=transcript)
-    if transcript.study.blind_coding:
-        segments = segments.filter(coder=actor)
+    coder only their own. One statement: the team check, the segments and their codings."""
+    found = _fetch(_TRANSCRIPT_SEGMENTS_SQL, [actor.pk, actor.pk, transcript_id])
+    if not found or not access_for_role(actor, found[0][1]).allows(StudyAction.VIEW):
+        raise Http404
     rows: list[tuple[SegmentCodes, list[int]]] = []
-    for pk, start, end, coder_id, is_exemplar, code_id in segments.order_by(
-        "start", "end", "pk", "codings__code_id"
-    ).values_list("pk", "start", "end", "coder_id", "is_exemplar", "codings__code_id"):
+    for _study_id, _role, pk, start, end, coder_id, is_exemplar, code_id in found:
+        if pk is None:
+            continue
         if not rows or rows[-1][0].pk != pk:
-            rows.append((SegmentCodes(pk, transcript.pk, start, end, coder_id, is_exemplar), []))
+            segment = SegmentCodes(pk, transcript_id, start, end, coder_id, bool(is_exemplar))
+            rows.append((segment, []))
         if code_id is not None:
             rows[-1][1].append(code_id)
-    _audit_view(actor, transcript.study, "transcript_segments", request)
+    _audit_view(actor, Study(pk=found[0][0]), "transcript_segments", request)
     return rows
 
 
@@ -394,7 +487,11 @@ def codebook_plain(*, study: Study) -> list[CodebookEntry]:
         'FROM "research_code" WHERE "study_id" = %s ORDER BY "position", "name"',
         [study.pk],
     )
-    codes = [Code.from_db(connection.alias, _CODE_FIELDS, row) for row in rows]
+    return _codebook_entries([Code.from_db(connection.alias, _CODE_FIELDS, row) for row in rows])
+
+
+def _codebook_entries(codes: list[Code]) -> list[CodebookEntry]:
+    """Codes (in position, name order) in tree order, without counts."""
     tree = [analysis.CodeRow(c.pk, c.parent_id, c.name, c.level, c.color) for c in codes]
     by_id = {c.pk: c for c in codes}
     return [CodebookEntry(by_id[row.id], depth, 0) for row, depth in analysis.tree_order(tree)]
@@ -527,45 +624,69 @@ def _user_names(ids: set[int]) -> dict[int, str]:
     }
 
 
+# The transcript page's one statement: the transcript, its participant and study, the actor's
+# team role, whether they have a coding to undo, whether there are memos to read, and (for a
+# team member only) the segments with their code ids and coders' names, and the codebook, as
+# two JSON arrays. One round trip to PostgreSQL instead of three; plain SQL on both databases
+# but for the JSON functions' names, every value a parameter.
 _PAGE_SQL = (
     'SELECT t."id", t."study_id", t."participant_id", t."name", t."source_format", t."text", '
-    't."char_count", p."code", p."withdrawn_at" IS NOT NULL, s."blind_coding", '
-    '(SELECT m."role" FROM "research_studymember" m '
-    'WHERE m."study_id" = t."study_id" AND m."user_id" = %s), '
+    't."char_count", p."code", p."withdrawn_at" IS NOT NULL, s."blind_coding", m."role", '
     'EXISTS (SELECT 1 FROM "research_codingaction" a WHERE a."study_id" = t."study_id" '
     'AND a."actor_id" = %s AND a."undone_at" IS NULL AND a."kind" IN (%s, %s)), '
     'EXISTS (SELECT 1 FROM "research_memo" mt WHERE mt."transcript_id" = t."id") '
     'OR EXISTS (SELECT 1 FROM "research_memo" ms INNER JOIN "research_segment" sg '
-    'ON sg."id" = ms."segment_id" WHERE sg."transcript_id" = t."id") '
+    'ON sg."id" = ms."segment_id" WHERE sg."transcript_id" = t."id"), '
+    'CASE WHEN m."role" IS NOT NULL THEN (SELECT {agg}({row}(sg."id", sg."start", sg."end", '
+    'sg."is_exemplar", sg."coder_id", sc."code_id", u."first_name", u."last_name", '
+    'u."username")) FROM "research_segment" sg '
+    'LEFT OUTER JOIN "research_segmentcode" sc ON sc."segment_id" = sg."id" '
+    'INNER JOIN "accounts_user" u ON u."id" = sg."coder_id" '
+    'WHERE sg."transcript_id" = t."id" AND (NOT s."blind_coding" OR sg."coder_id" = %s)) END, '
+    'CASE WHEN m."role" IS NOT NULL THEN (SELECT {agg}({row}(c."id", c."study_id", '
+    'c."parent_id", c."level", c."name", c."color", c."position"){code_order}) '
+    'FROM "research_code" c WHERE c."study_id" = t."study_id") END '
     'FROM "research_transcript" t '
     'INNER JOIN "research_participant" p ON p."id" = t."participant_id" '
     'INNER JOIN "research_study" s ON s."id" = t."study_id" '
+    'LEFT OUTER JOIN "research_studymember" m ON m."study_id" = t."study_id" '
+    'AND m."user_id" = %s '
     'WHERE t."id" = %s AND t."study_id" = %s'
 )
-_PAGE_SEGMENTS_SQL = (
-    'SELECT sg."id", sg."start", sg."end", sg."is_exemplar", sg."coder_id", sc."code_id", '
-    'u."first_name", u."last_name", u."username" FROM "research_segment" sg '
-    'LEFT OUTER JOIN "research_segmentcode" sc ON sc."segment_id" = sg."id" '
-    'INNER JOIN "accounts_user" u ON u."id" = sg."coder_id" '
-    'WHERE sg."transcript_id" = %s{blind} '
-    'ORDER BY sg."start", sg."end", sg."id", sc."code_id"'
-)
+_PAGE_SQL_BY_VENDOR = {
+    # PostgreSQL orders the codebook in the aggregate (its collation, as ORDER BY would);
+    # SQLite's codebook is ordered below, in Python, as its BINARY collation orders.
+    "postgresql": _PAGE_SQL.format(
+        agg="json_agg", row="json_build_array", code_order=' ORDER BY c."position", c."name"'
+    ),
+    "sqlite": _PAGE_SQL.format(agg="json_group_array", row="json_array", code_order=""),
+}
+
+
+def _json_rows(value: Any) -> list[list[Any]]:
+    """A JSON array read from the database: psycopg decodes ``json``; SQLite gives text."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        rows: list[list[Any]] = json.loads(value)
+        return rows
+    return list(value)
 
 
 def transcript_page(
     *, actor: User, study_id: int, transcript_id: int, request: HttpRequest | None = None
 ) -> TranscriptPage:
-    # The transcript, its participant and study, the actor's team role, whether they have a
-    # coding to undo and whether there are memos to read, in one statement (study_get's
-    # answer: 404 when missing or not allowed). The instances hold only the fields read here;
-    # any other is read on access, as with ``only()``.
+    # One statement (_PAGE_SQL); study_get's answer: 404 when missing or not allowed. The
+    # instances hold only the fields read here; any other is read on access, as with
+    # ``only()``.
     found = _fetch(
-        _PAGE_SQL,
+        _PAGE_SQL_BY_VENDOR[connection.vendor],
         [
-            actor.pk,
             actor.pk,
             CodingActionKind.APPLY,
             CodingActionKind.REMOVE,
+            actor.pk,
+            actor.pk,
             transcript_id,
             study_id,
         ],
@@ -585,22 +706,25 @@ def transcript_page(
     transcript.study = study
     transcript.participant = participant
     withdrawn, can_undo, has_memos = bool(row[8]), bool(row[11]), bool(row[12])
-    # The segments with their code ids and coders' names in one query (a row per coding,
-    # code ids ascending within a segment, as the unique index on segment and code gives them).
-    blind = study.blind_coding
+    # The segments with their code ids and coders' names (blind coding: the actor's own), a
+    # row per coding, in the order the page lists them: start, end, id, code id.
     rows: list[tuple[int, int, int, bool, int]] = []
     code_ids: dict[int, list[int]] = defaultdict(list)
     coders: dict[int, str] = {}
-    for pk, start, end, is_exemplar, coder_id, code_id, first, last, username in _fetch(
-        _PAGE_SEGMENTS_SQL.format(blind=' AND sg."coder_id" = %s' if blind else ""),
-        [transcript.pk, actor.pk] if blind else [transcript.pk],
+    for pk, start, end, is_exemplar, coder_id, code_id, first, last, username in sorted(
+        _json_rows(row[13]), key=lambda r: (r[1], r[2], r[0], r[5] or 0)
     ):
         if not rows or rows[-1][0] != pk:
             rows.append((pk, start, end, bool(is_exemplar), coder_id))
             coders[coder_id] = f"{first} {last}".strip() or username
         if code_id is not None:
             code_ids[pk].append(code_id)
-    codes = codebook_plain(study=study)
+    code_rows = _json_rows(row[14])
+    if connection.vendor != "postgresql":
+        code_rows.sort(key=lambda r: (r[6], r[4]))
+    codes = _codebook_entries(
+        [Code.from_db(alias, _CODE_FIELDS, code_row) for code_row in code_rows]
+    )
     by_id = {entry.code.pk: entry.code for entry in codes}
     spans = [(start, end, code_ids[pk]) for pk, start, end, _e, _c in rows]
     html, paragraphs = render_transcript(transcript.text, spans)
@@ -767,6 +891,101 @@ def segment_table(*, study: Study) -> Iterator[SegmentTableRow]:
     return table()
 
 
+# One code's segments with their words and all their code ids, for a member of the study's
+# team: the code, the caller's team role, and a row per coding of each segment that carries the
+# code (none: a row with no segment). No row: no such code in the study, or not on its team.
+# Driven from the code's codings (an index on code); ordered in Python (an ORDER BY on the
+# joined name costs a temporary b-tree). On PostgreSQL the transcripts' and participants'
+# labels are joined in (one round trip); on SQLite they are read once from the transcripts'
+# covering index instead: a lookup of each segment's transcript row cost more there than the
+# whole rest of the statement.
+_CODE_QUOTES_SQL = (
+    'SELECT m."role", sg."id", sg."start", sg."end", sg."is_exemplar", sg."coder_id", '
+    'sg."quote", sg."transcript_id", sc2."code_id"{labels} FROM "research_code" c '
+    'INNER JOIN "research_studymember" m ON m."study_id" = c."study_id" AND m."user_id" = %s '
+    'LEFT OUTER JOIN "research_segmentcode" sc ON sc."code_id" = c."id" '
+    'LEFT OUTER JOIN "research_segment" sg ON sg."id" = sc."segment_id" '
+    'AND sg."study_id" = c."study_id" '
+    'LEFT OUTER JOIN "research_segmentcode" sc2 ON sc2."segment_id" = sg."id"{joins} '
+    'WHERE c."id" = %s AND c."study_id" = %s'
+)
+_CODE_QUOTES_SQL_BY_VENDOR = {
+    "postgresql": _CODE_QUOTES_SQL.format(
+        labels=', t."name", t."participant_id", p."code", p."professional_role", '
+        'p."withdrawn_at" IS NOT NULL',
+        joins=' LEFT OUTER JOIN "research_transcript" t ON t."id" = sg."transcript_id" '
+        'LEFT OUTER JOIN "research_participant" p ON p."id" = t."participant_id"',
+    ),
+    "sqlite": _CODE_QUOTES_SQL.format(labels="", joins=""),
+}
+# (SQLite) the study's transcripts of participants who have not withdrawn, from the index on
+# study, name and participant.
+_TRANSCRIPT_LABELS_SQL = (
+    'SELECT t."id", t."name", t."participant_id", p."code", p."professional_role" '
+    'FROM "research_transcript" t INNER JOIN "research_participant" p '
+    'ON p."id" = t."participant_id" WHERE t."study_id" = %s AND p."withdrawn_at" IS NULL'
+)
+
+
+def code_quotes(
+    *,
+    actor: User,
+    study_id: int,
+    code_id: int,
+    participant_id: int | None = None,
+    request: HttpRequest | None = None,
+) -> list[QuoteRow]:
+    """A code's segments with quotes (the code's own codings; optionally one participant's;
+    withdrawn participants out), read with the team check: 404 when the code is not in the
+    study or the actor is not on its team. Each quote decrypted once."""
+    found = _fetch(_CODE_QUOTES_SQL_BY_VENDOR[connection.vendor], [actor.pk, code_id, study_id])
+    if not found or not access_for_role(actor, found[0][0]).allows(StudyAction.VIEW):
+        raise Http404
+    # transcript id -> name, participant id, participant code, professional role (kept ones)
+    labels: dict[int, tuple[str, int, str, str]] = {}
+    if connection.vendor == "postgresql":
+        for row in found:
+            if row[1] is not None and not row[13]:
+                labels[row[7]] = (row[9], row[10], row[11], row[12])
+    else:
+        labels = {
+            pk: (name, who, code, role)
+            for pk, name, who, code, role in _fetch(_TRANSCRIPT_LABELS_SQL, [study_id])
+        }
+    by_segment: dict[int, list[Any]] = {}
+    for row in found:
+        pk, transcript_id, other_code = row[1], row[7], row[8]
+        label = labels.get(transcript_id)
+        if pk is None or label is None:
+            continue  # no segment, or a withdrawn participant's
+        if participant_id is not None and label[1] != participant_id:
+            continue
+        entry = by_segment.get(pk)
+        if entry is None:
+            entry = by_segment[pk] = [pk, row[2], row[3], row[4], row[5], row[6], label, []]
+        if other_code is not None:
+            entry[7].append(other_code)
+    quote_field = Segment._meta.get_field("quote")
+    ordered = sorted(by_segment.values(), key=lambda e: (e[6][0], e[1], e[2], e[0]))
+    rows = [
+        QuoteRow(
+            segment_id=pk,
+            participant_code=label[2],
+            professional_role=label[3],
+            transcript_name=label[0],
+            start=start,
+            end=end,
+            quote=quote_field.from_db_value(quote, None, connection),
+            codes=sorted(codes),
+            is_exemplar=bool(is_exemplar),
+            coder_id=coder_id,
+        )
+        for pk, start, end, is_exemplar, coder_id, quote, label, codes in ordered
+    ]
+    _audit_view(actor, Study(pk=study_id), "code_segments", request)
+    return rows
+
+
 def code_segments(
     *,
     actor: User,
@@ -775,17 +994,15 @@ def code_segments(
     participant_id: int | None = None,
     request: HttpRequest | None = None,
 ) -> tuple[Study, Code, list[QuoteRow]]:
-    """A code's segments with quotes (the code's own codings; optionally one participant's)."""
+    """A code's segments with quotes (``code_quotes``), with the study and the code."""
     study, code = code_get(actor=actor, study_id=study_id, code_id=code_id)
-    # Driven from the code's codings (an index on code), not from the study's segments; a
-    # segment carries a code at most once, so no DISTINCT is needed.
-    segments = Segment.objects.filter(
-        study=study, pk__in=SegmentCode.objects.filter(code=code).values("segment_id")
+    rows = code_quotes(
+        actor=actor,
+        study_id=study.pk,
+        code_id=code.pk,
+        participant_id=participant_id,
+        request=request,
     )
-    if participant_id is not None:
-        segments = segments.filter(transcript__participant_id=participant_id)
-    rows = _quotes(study.pk, segments)
-    _audit_view(actor, study, "code_segments", request)
     return study, code, rows
 
 

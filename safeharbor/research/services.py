@@ -54,6 +54,7 @@ from .models import (
     TranscriptChunk,
 )
 from .policy import StudyAction, access_for_role, can, can_create_study
+from .selectors import CodingContext, chunk_starts
 from .transcripts import MAX_FILES, TranscriptFileError, parse_file
 
 if TYPE_CHECKING:
@@ -1260,26 +1261,16 @@ _APPLY_SQL = (
 )
 
 
-@transaction.atomic
-def segment_apply_codes(
-    *, actor: User, transcript: Transcript, start: int, end: int, codes: Sequence[Code]
-) -> tuple[Segment, list[int]]:
-    """Apply codes to [start, end) of a transcript (code points); returns the segment and all
-    its code ids. Reads the transcript's length and the one or two chunks under the range,
-    never the whole encrypted text, so the cost does not grow with the transcript."""
-    study_id = transcript.study_id
-    # One query (each one is a round trip to PostgreSQL), _APPLY_SQL. Chunks start at
-    # multiples of CHUNK_SIZE (chunks_for), so each is found by its start in the unique index.
-    # Hand-written: building it with the ORM (four subqueries) cost more CPU than running it.
-    if not (0 <= start <= transcript.char_count and 0 < end <= transcript.char_count):
-        _check_range(transcript, start, end)  # before the query: such a position cannot bind
-    size = TranscriptChunk.CHUNK_SIZE
-    first_start, last_start = start // size * size, max(start, end - 1) // size * size
+def _coding_read(actor: User, transcript: Transcript, start: int, end: int) -> CodingContext:
+    """The ``CodingContext`` for [start, end) in one query, _APPLY_SQL (when the caller has not
+    read it with the transcript). Chunks start at multiples of CHUNK_SIZE (chunks_for), so each
+    is found by its start in the unique index."""
+    first_start, last_start = chunk_starts(start, end)
     with connection.cursor() as cursor:
         cursor.execute(
             _APPLY_SQL,
             [
-                study_id,
+                transcript.study_id,
                 actor.pk,
                 transcript.pk,
                 actor.pk,
@@ -1296,42 +1287,96 @@ def segment_apply_codes(
     role, withdrawn, segment_id, first_raw, last_raw = row or (None, False, None, None, None)
     chunk_text = TranscriptChunk._meta.get_field("text")
     first_text = chunk_text.from_db_value(first_raw, None, connection)
-    last_text = (
-        first_text
+    return CodingContext(
+        actor_id=actor.pk,
+        transcript_id=transcript.pk,
+        start=start,
+        end=end,
+        role=role,
+        withdrawn=bool(withdrawn),
+        segment_id=segment_id,
+        first_start=first_start,
+        first_text=first_text,
+        last_start=last_start,
+        last_text=first_text
         if last_start == first_start
-        else chunk_text.from_db_value(last_raw, None, connection)
+        else chunk_text.from_db_value(last_raw, None, connection),
     )
-    if not access_for_role(actor, role).allows(StudyAction.CODE):
+
+
+@transaction.atomic
+def segment_apply_codes(
+    *,
+    actor: User,
+    transcript: Transcript,
+    start: int,
+    end: int,
+    codes: Sequence[Code],
+    context: CodingContext | None = None,
+) -> tuple[Segment, list[int]]:
+    """Apply codes to [start, end) of a transcript (code points); returns the segment and all
+    its code ids. Reads the transcript's length and the one or two chunks under the range,
+    never the whole encrypted text, so the cost does not grow with the transcript.
+
+    ``context``: what ``selectors.transcript_and_codes_for_coding`` read for this actor,
+    transcript and range in the statement that found the transcript (a round trip fewer on
+    PostgreSQL); every check below runs on it all the same. Read here when absent or not for
+    this actor, transcript and range."""
+    study_id = transcript.study_id
+    if not (0 <= start <= transcript.char_count and 0 < end <= transcript.char_count):
+        _check_range(transcript, start, end)  # before the query: such a position cannot bind
+    if context is None or (context.actor_id, context.transcript_id, context.start, context.end) != (
+        actor.pk,
+        transcript.pk,
+        start,
+        end,
+    ):
+        context = _coding_read(actor, transcript, start, end)
+    if not access_for_role(actor, context.role).allows(StudyAction.CODE):
         raise PermissionDenied
     if not codes:
         raise ValidationError({"codes": _("Choose at least one code to apply.")})
     if any(code.study_id != study_id for code in codes):
         raise ValidationError({"codes": _("Choose codes from this study's codebook.")})
     _check_range(transcript, start, end)
-    if withdrawn:
+    if context.withdrawn:
         raise ValidationError(
             _("This participant has withdrawn; their transcript cannot be coded.")
         )
-    quote = _words(start, end, first_start, first_text, last_start, last_text)
-    segment, added, code_ids = _apply(
-        actor, transcript, start, end, codes, known=(segment_id, quote)
+    quote = _words(
+        start,
+        end,
+        context.first_start,
+        context.first_text,
+        context.last_start,
+        context.last_text,
     )
     now = clock.now()
-    CodingAction.objects.bulk_create(
-        [
-            CodingAction(
-                study_id=study_id,
-                actor=actor,
-                kind=CodingActionKind.APPLY,
-                transcript=transcript,
-                code=code,
-                start=start,
-                end=end,
-                created_at=now,
-            )
-            for code in added
-        ]
-    )
+    if context.segment_id is None and connection.vendor == "postgresql":
+        # A new segment (the usual case): the segment, its codings and their undo entries in
+        # one statement, not three round trips.
+        segment, added, code_ids = _apply_new_in_one_statement(
+            actor, transcript, start, end, codes, quote, now
+        )
+    else:
+        segment, added, code_ids = _apply(
+            actor, transcript, start, end, codes, known=(context.segment_id, quote)
+        )
+        CodingAction.objects.bulk_create(
+            [
+                CodingAction(
+                    study_id=study_id,
+                    actor=actor,
+                    kind=CodingActionKind.APPLY,
+                    transcript=transcript,
+                    code=code,
+                    start=start,
+                    end=end,
+                    created_at=now,
+                )
+                for code in added
+            ]
+        )
     record(
         actor=actor,
         action=AuditAction.CREATE,
@@ -1341,6 +1386,75 @@ def segment_apply_codes(
         reason=f"study {study_id}: codes {','.join(str(c.pk) for c in added)}"[:500],
     )
     return segment, sorted(code_ids)
+
+
+# PostgreSQL only (SQLite has no data-modifying WITH): the new segment, a coding per code and
+# an undo entry per code, in the codes' order (the undo entries' ids follow it, as
+# ``bulk_create``'s do). Every value a parameter; the code ids as one bigint array.
+_APPLY_NEW_SQL = (
+    'WITH sg AS (INSERT INTO "research_segment" ("study_id", "transcript_id", "start", "end", '
+    '"coder_id", "is_exemplar", "quote", "created_at") VALUES (%s, %s, %s, %s, %s, false, %s, %s) '
+    'RETURNING "id"), '
+    'sc AS (INSERT INTO "research_segmentcode" ("segment_id", "code_id", "created_at") '
+    'SELECT sg."id", x.code_id, %s FROM sg CROSS JOIN '
+    "unnest(%s::bigint[]) WITH ORDINALITY AS x(code_id, n) ORDER BY x.n), "
+    'ca AS (INSERT INTO "research_codingaction" ("study_id", "actor_id", "kind", '
+    '"transcript_id", "code_id", "start", "end", "created_at") '
+    "SELECT %s, %s, %s, %s, x.code_id, %s, %s, %s "
+    "FROM unnest(%s::bigint[]) WITH ORDINALITY AS x(code_id, n) ORDER BY x.n) "
+    'SELECT "id" FROM sg'
+)
+
+
+def _apply_new_in_one_statement(
+    actor: User,
+    transcript: Transcript,
+    start: int,
+    end: int,
+    codes: Sequence[Code],
+    quote: str | None,
+    now: datetime.datetime,
+) -> tuple[Segment, list[Code], set[int]]:
+    """``_apply`` for a range the actor has no segment on yet, plus its undo entries."""
+    added = list({code.pk: code for code in codes}.values())
+    segment = Segment(
+        study_id=transcript.study_id,
+        transcript=transcript,
+        start=start,
+        end=end,
+        coder=actor,
+        quote=_quote(transcript.pk, start, end) if quote is None else quote,
+        created_at=now,
+    )
+    fields = {f.attname: f for f in Segment._meta.concrete_fields}
+    ids = [code.pk for code in added]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _APPLY_NEW_SQL,
+            [
+                segment.study_id,
+                segment.transcript_id,
+                start,
+                end,
+                actor.pk,
+                fields["quote"].get_db_prep_save(segment.quote, connection),
+                fields["created_at"].get_db_prep_save(now, connection),
+                now,
+                ids,
+                segment.study_id,
+                actor.pk,
+                str(CodingActionKind.APPLY),
+                transcript.pk,
+                start,
+                end,
+                now,
+                ids,
+            ],
+        )
+        segment.pk = cursor.fetchone()[0]
+    segment._state.adding = False
+    segment._state.db = connection.alias
+    return segment, added, set(ids)
 
 
 def _remove(segment: Segment, code: Code) -> bool:

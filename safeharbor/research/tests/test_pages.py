@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from safeharbor.audit.models import AuditEvent
 from safeharbor.core.tests.personas import verified_client
-from safeharbor.research import services
+from safeharbor.research import selectors, services
 from safeharbor.research.models import (
     CodingAction,
     Interview,
@@ -21,7 +21,7 @@ from safeharbor.research.models import (
     Transcript,
 )
 
-from .factories import TRANSCRIPT, make_study
+from .factories import TRANSCRIPT, enrol, make_study
 
 
 def test_researcher_runs_a_study_through_the_pages(world):
@@ -585,3 +585,159 @@ def test_the_coding_api_answers_not_found_before_bad_input_and_in_two_reads(rwor
     reads = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
     assert sum('"research_code"' in sql for sql in reads) == 1
     assert sum('"research_code"' in sql and '"research_transcript"' in sql for sql in reads) == 1
+
+
+def _research_statements(client, method, url, **kwargs):
+    """The response and the statements of a request that read or write research tables (the
+    request's own: not the session, user, MFA device or audit event)."""
+    with CaptureQueriesContext(connection) as queries:
+        response = getattr(client, method)(url, **kwargs)
+    return response, [q["sql"] for q in queries if '"research_' in q["sql"]]
+
+
+def test_hot_paths_make_one_round_trip_each_for_their_reads(rworld):
+    """Applying a code, opening a transcript, a transcript's and a code's segments: the team
+    check and the reads in one statement each; a new segment with its codings and undo
+    entries in one more on PostgreSQL. (On SQLite, no round trips to save: applying a code
+    reads again inside its transaction, and writes in three statements: no data-modifying
+    WITH.)"""
+    t = rworld.transcripts[0]
+    funding, tools = rworld.codes["Funding"], rworld.codes["Tools"]
+    client = verified_client(rworld.coder)
+    s = rworld.study.pk
+    response, statements = _research_statements(
+        client,
+        "post",
+        f"/api/v1/research/transcripts/{t.pk}/segments/",
+        data={"start": 3, "end": 20, "codes": [tools.pk, funding.pk]},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    expected = 2 if connection.vendor == "postgresql" else 2 + 3
+    assert len(statements) == expected, statements
+    segment = Segment.objects.get()
+    assert segment.quote == t.text[3:20]
+    assert sorted(segment.codings.values_list("code_id", flat=True)) == sorted(
+        [funding.pk, tools.pk]
+    )
+    # an undo entry per code, in the codebook's order (Funding before Identification tools)
+    assert list(
+        CodingAction.objects.order_by("id").values_list("code_id", "kind", "start", "end")
+    ) == [(funding.pk, "apply", 3, 20), (tools.pk, "apply", 3, 20)]
+    # (a code's segments on SQLite: the transcripts' labels from their index, a second
+    # statement cheaper there than a lookup of each segment's transcript row)
+    sqlite = int(connection.vendor == "sqlite")
+    for url, expected in (
+        (f"/research/{s}/transcripts/{t.pk}/", 1),
+        (f"/api/v1/research/transcripts/{t.pk}/segments/", 1),
+        (f"/api/v1/research/studies/{s}/codes/{funding.pk}/segments/", 1 + sqlite),
+    ):
+        response, statements = _research_statements(client, "get", url)
+        assert response.status_code == 200, url
+        assert len(statements) == expected, (url, statements)
+    # undo takes the last undo entry first: the segment keeps Funding
+    services.coding_undo(actor=rworld.coder, study=rworld.study)
+    assert list(segment.codings.values_list("code_id", flat=True)) == [funding.pk]
+
+
+def test_hot_path_reads_answer_404_off_the_team_and_for_another_study(rworld):
+    t = rworld.transcripts[0]
+    funding = rworld.codes["Funding"]
+    services.segment_apply(actor=rworld.lead, transcript=t, start=0, end=9, codes=[funding])
+    other = make_study(rworld.lead, title="Other")
+    s = rworld.study.pk
+    outsider = verified_client(rworld.outsider)
+    for url in (
+        f"/research/{s}/transcripts/{t.pk}/",
+        f"/research/{other.pk}/transcripts/{t.pk}/",
+        f"/api/v1/research/transcripts/{t.pk}/segments/",
+        f"/api/v1/research/studies/{s}/codes/{funding.pk}/segments/",
+        f"/api/v1/research/studies/{other.pk}/codes/{funding.pk}/segments/",
+    ):
+        client = verified_client(rworld.lead) if f"/{other.pk}/" in url else outsider
+        assert client.get(url).status_code == 404, url
+    assert (
+        outsider.post(
+            f"/api/v1/research/transcripts/{t.pk}/segments/",
+            {"start": 0, "end": 4, "codes": [funding.pk]},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
+    # a viewer sees the segments but may not code
+    viewer = verified_client(rworld.viewer)
+    listed = viewer.get(f"/api/v1/research/studies/{s}/codes/{funding.pk}/segments/")
+    assert [row["quote"] for row in listed.json()] == [t.text[0:9]]
+    assert (
+        viewer.post(
+            f"/api/v1/research/transcripts/{t.pk}/segments/",
+            {"start": 20, "end": 24, "codes": [funding.pk]},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
+    assert Segment.objects.count() == 1
+
+
+def test_a_code_s_segments_leave_out_withdrawn_participants_and_list_every_code(rworld):
+    funding, tools = rworld.codes["Funding"], rworld.codes["Tools"]
+    first, second = rworld.transcripts[0], rworld.transcripts[1]
+    services.segment_apply(
+        actor=rworld.lead, transcript=first, start=0, end=9, codes=[funding, tools]
+    )
+    services.segment_apply(actor=rworld.lead, transcript=second, start=5, end=15, codes=[funding])
+    client = verified_client(rworld.lead)
+    url = f"/api/v1/research/studies/{rworld.study.pk}/codes/{funding.pk}/segments/"
+    assert [row["participant"] for row in client.get(url).json()] == ["P01", "P02"]
+    page = client.get(f"/research/{rworld.study.pk}/codes/{funding.pk}/").content.decode()
+    assert "P01" in page
+    assert "P02" in page
+    services.participant_withdraw(actor=rworld.lead, participant=rworld.participants[1], note="")
+    assert [row["participant"] for row in client.get(url).json()] == ["P01"]
+    _s, _c, rows = selectors.code_segments(
+        actor=rworld.lead, study_id=rworld.study.pk, code_id=funding.pk
+    )
+    assert [(r.participant_code, r.codes, r.quote) for r in rows] == [
+        ("P01", sorted([funding.pk, tools.pk]), first.text[0:9])
+    ]
+
+
+def test_import_keeps_a_small_request_in_memory_and_still_checks_csrf(
+    rworld, monkeypatch, settings
+):
+    from django.core.files.uploadedfile import InMemoryUploadedFile, TemporaryUploadedFile
+
+    from safeharbor.research import views
+
+    study = rworld.study
+    url = f"/research/{study.pk}/transcripts/import/"
+    seen: list[type] = []
+    real_init = views.forms.TranscriptImportForm.__init__
+
+    def form_init(self, data=None, files=None, **kwargs):
+        if files:
+            seen.extend(type(f) for f in files.getlist("upload"))
+        real_init(self, data, files, **kwargs)
+
+    monkeypatch.setattr(views.forms.TranscriptImportForm, "__init__", form_init)
+    rworld.participants.append(enrol(study, rworld.lead, "P04"))
+    rworld.participants.append(enrol(study, rworld.lead, "P05"))
+    client = verified_client(rworld.lead)
+    client.handler.enforce_csrf_checks = True
+    files = [SimpleUploadedFile("P04.txt", b"Words one."), SimpleUploadedFile("P05.txt", b"Two.")]
+    assert client.post(url, {"upload": files}).status_code == 403
+    assert Transcript.objects.count() == 3
+    token = client.get(url).context["csrf_token"]
+    files = [SimpleUploadedFile("P04.txt", b"Words one."), SimpleUploadedFile("P05.txt", b"Two.")]
+    response = client.post(url, {"upload": files, "csrfmiddlewaretoken": str(token)})
+    assert response.status_code == 302
+    assert Transcript.objects.count() == 5
+    assert seen == [InMemoryUploadedFile, InMemoryUploadedFile]
+    # a request over the import's in-memory limit goes on to the configured handlers: over
+    # their limit too, to temporary files, as before
+    seen.clear()
+    monkeypatch.setattr(views, "IMPORT_IN_MEMORY", 10)
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10
+    files = [SimpleUploadedFile("P04-b.txt", b"Again.")]
+    client.post(url, {"upload": files, "csrfmiddlewaretoken": str(token)})
+    assert seen == [TemporaryUploadedFile]
