@@ -29,3 +29,23 @@ def event_hash(event: AuditEvent) -> str:
     ]
     canonical = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def canonical_middle(event: AuditEvent) -> str:
+    """The part of ``event_hash``'s serialisation between ``seq`` and ``prev_hash``, without the
+    commas that join it to them: ``"[" + str(seq) + "," + middle + ',"' + prev_hash + '"]'`` is
+    what ``event_hash`` hashes, for a writer that learns ``seq`` and ``prev_hash`` in the
+    database (``audit.services``, PostgreSQL)."""
+    payload = [
+        event.at.isoformat(timespec="microseconds"),
+        event.actor_id,
+        event.actor_label,
+        event.action,
+        event.object_type,
+        event.object_id,
+        str(event.youth_id) if event.youth_id else None,
+        event.category,
+        event.reason,
+        event.ip_address,
+    ]
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)[1:-1]

@@ -84,6 +84,9 @@ class AuditChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # The last event's prev_hash, moved with the head: a writer that moves the head in one
+    # statement reads it back (RETURNING shows only the new row).
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_single_head")]

@@ -17,7 +17,7 @@ from safeharbor.core import clock
 from safeharbor.core.client_ip import client_ip
 
 from .choices import AuditAction
-from .hashing import event_hash
+from .hashing import canonical_middle, event_hash
 from .listing import listed_youth_digest
 from .models import AuditChainHead, AuditEvent, AuditListedYouth
 
@@ -42,48 +42,26 @@ class _Who:
         return cls(user=user, label=label, ip_address=_client_ip(request))
 
 
-def _lock_head(connection: BaseDatabaseWrapper) -> tuple[int, str]:
-    """Lock the chain head for the rest of the surrounding transaction and read it.
-
-    ``FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE transactions already serialise writers. So
-    concurrent writers queue instead of forking the chain.
-
-    On PostgreSQL, an audit-only transaction (a read being recorded) also commits without waiting
-    for the WAL flush (``set_config(..., true)`` is ``SET LOCAL``, in the same round trip); events
-    that describe a write commit with that write, synchronously. A crash can then lose at most the
-    last fraction of a second of read events, whole: the events and the chain head commit
-    together, so the chain stays verifiable (docs/decisions/0008).
-    """
-    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            audit_only = len(connection.atomic_blocks) == 1
-            cursor.execute(
-                "SELECT seq, hash, CASE WHEN %s THEN "  # noqa: S608  (the name comes from the model)
-                "set_config('synchronous_commit', 'off', true) END "
-                f"FROM {table} WHERE id = 1 FOR UPDATE",
-                [audit_only],
-            )
-        else:
-            cursor.execute(f"SELECT seq, hash FROM {table} WHERE id = 1")  # noqa: S608
-        seq, hash_ = cursor.fetchone()[:2]
-    return seq, hash_
-
-
 def _append(who: _Who, entry: dict[str, Any], listed: Sequence[uuid.UUID] = ()) -> AuditEvent:
     """Chain one event after the head and insert it, with the list of youth it ``listed`` (stored
-    once per distinct list, under the digest that is the event's ``object_id``); the caller holds
-    the transaction, so the event commits or rolls back with the write it describes.
+    once per distinct list, under the digest that is the event's ``object_id``). Inside a
+    caller's transaction the event commits or rolls back with the write it describes.
 
-    Two round trips on PostgreSQL: lock and read the head; then one statement that moves the
-    head, stores the list if it is new and inserts the event (``WITH`` clauses). Plain SQL rather
-    than the ORM's ``save``/``bulk_create``, which spent most of a list page's audit preparing
-    values (docs/performance.md, foundation).
+    Plain SQL rather than the ORM's ``save``/``bulk_create``, which spent most of a list page's
+    audit preparing values (docs/performance.md, foundation).
     """
     connection = transaction.get_connection()
-    seq, prev_hash = _lock_head(connection)
-    event = AuditEvent(
-        seq=seq + 1,
+    if connection.vendor == "postgresql":
+        return _append_in_one_statement(connection, who, entry, listed)
+    # No savepoint inside a caller's transaction: an event that fails must fail the write it
+    # describes anyway.
+    with transaction.atomic(savepoint=False):
+        return _append_after_locking(connection, who, entry, listed)
+
+
+def _new_event(who: _Who, entry: dict[str, Any], seq: int, prev_hash: str) -> AuditEvent:
+    return AuditEvent(
+        seq=seq,
         at=clock.now(),
         actor=who.user,
         actor_label=who.label,
@@ -91,36 +69,82 @@ def _append(who: _Who, entry: dict[str, Any], listed: Sequence[uuid.UUID] = ()) 
         prev_hash=prev_hash,
         **entry,
     )
-    event.hash = event_hash(event)
-    statements = [
-        _move_head(connection, event),
-        *_list_inserts(connection, event.object_id, listed),
-        _event_insert(connection, event),
-    ]
+
+
+def _append_after_locking(
+    connection: BaseDatabaseWrapper, who: _Who, entry: dict[str, Any], listed: Sequence[uuid.UUID]
+) -> AuditEvent:
+    """SQLite: read the head (the IMMEDIATE transaction already holds the write lock, so
+    concurrent writers queue instead of forking the chain), hash in Python, write."""
+    head = connection.ops.quote_name(AuditChainHead._meta.db_table)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(*_as_one_statement(statements))
-        else:
-            for sql, params in statements:
-                cursor.execute(sql, params)
+        cursor.execute(f"SELECT seq, hash FROM {head} WHERE id = 1")  # noqa: S608  (model's name)
+        seq, prev_hash = cursor.fetchone()
+        event = _new_event(who, entry, seq + 1, prev_hash)
+        event.hash = event_hash(event)
+        cursor.execute(
+            f"UPDATE {head} SET seq = %s, prev_hash = %s, hash = %s WHERE id = 1",  # noqa: S608
+            [event.seq, event.prev_hash, event.hash],
+        )
+        for sql, params in [
+            *_list_inserts(connection, event.object_id, listed),
+            _event_insert(connection, event),
+        ]:
+            cursor.execute(sql, params)
+    return event
+
+
+def _append_in_one_statement(
+    connection: BaseDatabaseWrapper, who: _Who, entry: dict[str, Any], listed: Sequence[uuid.UUID]
+) -> AuditEvent:
+    """PostgreSQL: one statement, atomic by itself, so a read being recorded needs no BEGIN and
+    COMMIT: one round trip.
+
+    The ``UPDATE`` of the head locks it (a concurrent writer waits, then re-evaluates against the
+    head as that writer left it: the chain cannot fork), moves it on and computes the event's
+    hash in SQL from the head's previous hash, with the same canonical serialisation as
+    ``hashing.event_hash`` (the fields between ``seq`` and ``prev_hash`` are serialised in
+    Python, ``hashing.canonical_middle``). The list, if new, and the event are inserted from it.
+
+    Outside a transaction (a read being recorded) the statement also commits without waiting for
+    the WAL flush (``set_config(..., true)`` is ``SET LOCAL``, for this statement's implicit
+    transaction); an event inside a caller's transaction commits with the write it describes,
+    synchronously. A crash can then lose at most the last fraction of a second of read events,
+    whole: event and head commit together, so the chain stays verifiable (decision 0008).
+    """
+    event = _new_event(who, entry, 0, "")
+    head = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    fields = [
+        field
+        for field in AuditEvent._meta.concrete_fields
+        if not field.primary_key and field.attname not in ("seq", "prev_hash", "hash")
+    ]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    values = ", ".join(f"%s::{field.db_type(connection)}" for field in fields)
+    params = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    list_inserts = _list_inserts(connection, event.object_id, listed)
+    lists = "".join(f", s{n} AS ({sql})" for n, (sql, _params) in enumerate(list_inserts))
+    list_params = [param for _sql, params_ in list_inserts for param in params_]
+    sql = (
+        f"WITH head AS (UPDATE {head} SET prev_hash = hash, seq = seq + 1, "  # noqa: S608
+        "hash = encode(sha256(convert_to("
+        "'[' || (seq + 1) || ',' || %s || ',\"' || hash || '\"]', 'UTF8')), 'hex') "
+        "WHERE id = 1 RETURNING seq, prev_hash, hash, "
+        "CASE WHEN %s THEN set_config('synchronous_commit', 'off', true) END)"
+        f"{lists} "
+        f"INSERT INTO {table} (seq, {columns}, prev_hash, hash) "
+        f"SELECT head.seq, {values}, head.prev_hash, head.hash FROM head "
+        "RETURNING seq, prev_hash, hash, current_setting('synchronous_commit')"
+    )
+    audit_only = not connection.in_atomic_block
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [canonical_middle(event), audit_only, *list_params, *params])
+        event.seq, event.prev_hash, event.hash = cursor.fetchone()[:3]
     return event
 
 
 _Statement = tuple[str, list[Any]]
-
-
-def _as_one_statement(statements: list[_Statement]) -> _Statement:
-    """PostgreSQL runs data-modifying ``WITH`` clauses once each, whether or not they are read."""
-    *first, (last_sql, last_params) = statements
-    clauses = ", ".join(f"s{n} AS ({sql})" for n, (sql, _params) in enumerate(first))
-    params = [param for _sql, statement_params in first for param in statement_params]
-    return f"WITH {clauses} {last_sql}", params + last_params
-
-
-def _move_head(connection: BaseDatabaseWrapper, event: AuditEvent) -> _Statement:
-    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
-    sql = f"UPDATE {table} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608  (model's name)
-    return sql, [event.seq, event.hash]
 
 
 def _event_insert(connection: BaseDatabaseWrapper, event: AuditEvent) -> _Statement:
@@ -176,9 +200,6 @@ def _list_stored(connection: BaseDatabaseWrapper, table: str, digest: str) -> bo
         return cursor.fetchone() is not None
 
 
-# No savepoint inside a caller's transaction: an event that fails must fail the write it
-# describes anyway, and on PostgreSQL a savepoint costs two more round trips.
-@transaction.atomic(savepoint=False)
 def record(
     *,
     actor: Any,
@@ -226,7 +247,6 @@ def record_object(
     )
 
 
-@transaction.atomic(savepoint=False)
 def record_listed_youth(
     *,
     actor: Any,

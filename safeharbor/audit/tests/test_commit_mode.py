@@ -14,14 +14,14 @@ from safeharbor.audit.services import record
 
 
 def commit_mode_when_the_event_is_inserted(action: Callable[[], object]) -> list[str]:
-    """``synchronous_commit`` as the transaction sees it right after each audit event's insert."""
+    """``synchronous_commit`` as the event's transaction sees it at the event's insert: the
+    statement returns it, read here without taking the row from the service."""
     seen: list[str] = []
 
     def observe(execute, sql, params, many, context):
         result = execute(sql, params, many, context)
         if "INSERT INTO" in sql and '"audit_auditevent"' in sql:
-            # The raw connection, so that this query is not observed in turn.
-            seen.append(connection.connection.execute("SHOW synchronous_commit").fetchone()[0])
+            seen.append(context["cursor"].cursor.pgresult.get_value(0, 3).decode())
         return result
 
     with connection.execute_wrapper(observe):
