@@ -13,21 +13,10 @@ GENESIS_HASH = "0" * 64
 
 
 def event_hash(event: AuditEvent) -> str:
-    payload = [
-        event.seq,
-        event.at.isoformat(timespec="microseconds"),
-        event.actor_id,
-        event.actor_label,
-        event.action,
-        event.object_type,
-        event.object_id,
-        str(event.youth_id) if event.youth_id else None,
-        event.category,
-        event.reason,
-        event.ip_address,
-        event.prev_hash,
-    ]
-    canonical = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    """SHA-256 of the canonical JSON list of the event's fields: ``seq``, the middle
+    (``canonical_middle``) and ``prev_hash``, with no spaces and non-ASCII kept as UTF-8."""
+    prev_hash = json.dumps(event.prev_hash, ensure_ascii=False)
+    canonical = f"[{json.dumps(event.seq)},{canonical_middle(event)},{prev_hash}]"
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 

@@ -1170,6 +1170,26 @@ def _quote(transcript_id: int, start: int, end: int) -> str:
     return text[start - first : end - first]
 
 
+def _new_segment(
+    transcript: Transcript,
+    actor: User,
+    start: int,
+    end: int,
+    quote: str | None,
+    now: datetime.datetime,
+) -> Segment:
+    """An unsaved segment of the actor's on [start, end), its quote read if not given."""
+    return Segment(
+        study_id=transcript.study_id,
+        transcript=transcript,
+        start=start,
+        end=end,
+        coder=actor,
+        quote=_quote(transcript.pk, start, end) if quote is None else quote,
+        created_at=now,
+    )
+
+
 def _words(
     start: int,
     end: int,
@@ -1214,15 +1234,7 @@ def _apply(
         segment_id, quote = known
         segment = None if segment_id is None else Segment.objects.get(pk=segment_id)
     if segment is None:
-        segment = Segment(
-            study_id=transcript.study_id,
-            transcript=transcript,
-            start=start,
-            end=end,
-            coder=actor,
-            quote=_quote(transcript.pk, start, end) if quote is None else quote,
-            created_at=now,
-        )
+        segment = _new_segment(transcript, actor, start, end, quote, now)
         segment.save(force_insert=True)
         present: set[int] = set()
     else:
@@ -1417,15 +1429,7 @@ def _apply_new_in_one_statement(
 ) -> tuple[Segment, list[Code], set[int]]:
     """``_apply`` for a range the actor has no segment on yet, plus its undo entries."""
     added = list({code.pk: code for code in codes}.values())
-    segment = Segment(
-        study_id=transcript.study_id,
-        transcript=transcript,
-        start=start,
-        end=end,
-        coder=actor,
-        quote=_quote(transcript.pk, start, end) if quote is None else quote,
-        created_at=now,
-    )
+    segment = _new_segment(transcript, actor, start, end, quote, now)
     fields = {f.attname: f for f in Segment._meta.concrete_fields}
     ids = [code.pk for code in added]
     with connection.cursor() as cursor:

@@ -4,13 +4,17 @@ instead of one link row per event and youth (0003). The links already written be
 from django.db import migrations, models
 
 
-def links_to_lists(apps, schema_editor):
-    connection = schema_editor.connection
-    quote = connection.ops.quote_name
-    listed, events, links = (
-        quote(apps.get_model("audit", name)._meta.db_table)
+def _tables(apps, connection):
+    """The lists', events' and links' tables, quoted."""
+    return (
+        connection.ops.quote_name(apps.get_model("audit", name)._meta.db_table)
         for name in ("AuditListedYouth", "AuditEvent", "AuditEventYouth")
     )
+
+
+def links_to_lists(apps, schema_editor):
+    connection = schema_editor.connection
+    listed, events, links = _tables(apps, connection)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {listed} (list_digest, youth_id) "  # noqa: S608  (models' names)
@@ -21,11 +25,7 @@ def links_to_lists(apps, schema_editor):
 
 def lists_to_links(apps, schema_editor):
     connection = schema_editor.connection
-    quote = connection.ops.quote_name
-    listed, events, links = (
-        quote(apps.get_model("audit", name)._meta.db_table)
-        for name in ("AuditListedYouth", "AuditEvent", "AuditEventYouth")
-    )
+    listed, events, links = _tables(apps, connection)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {links} (event_seq, youth_id) "  # noqa: S608  (models' names)
