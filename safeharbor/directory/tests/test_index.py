@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 from django.contrib.admin.sites import AdminSite
+from django.core.management import call_command
 from django.db import connection
 from django.test import RequestFactory
 from hypothesis import HealthCheck, given, settings
@@ -577,3 +578,18 @@ def _need(service_id: str, code: str) -> dict:
         "link_entity": "service",
         "taxonomy_term_id": str(taxonomy.term_id(code)),
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_leaves_no_full_text_rows_behind_and_a_search_counts_only_services_there() -> None:
+    near = (37.73, -122.39)
+    load(service_object(name="Bayview Teen Clinic", lat=near[0], lon=near[1]))
+    call_command("flush", interactive=False, verbosity=0)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM directory_servicesearch_fts")
+            assert cursor.fetchone()[0] == 0
+    load(service_object(name="Mission Youth Clinic", lat=near[0], lon=near[1]))
+    found = search_services(Criteria(text="clinic", near=near, radius_miles=25))
+    assert found.total == 1
+    assert [hit.service.name for hit in found.hits] == ["Mission Youth Clinic"]
