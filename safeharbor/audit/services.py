@@ -264,7 +264,7 @@ def record_listed_youth(
     One chained event a page instead of one per row: a caseload page's 50 events cost 4.5-6 ms
     (docs/performance.md, foundation; docs/decisions/0009 and 0011).
     """
-    listed = sorted(set(youth_ids))
+    listed = list(set(youth_ids))  # the digest sorts them itself
     if not listed:
         return None
     entry = {
