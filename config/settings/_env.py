@@ -42,6 +42,21 @@ def require(name: str) -> str:
     return value
 
 
+def with_prepared_statements(config: dict[str, Any]) -> dict[str, Any]:
+    """PostgreSQL: bind parameters on the server and let psycopg prepare a statement the
+    connection has run ``DATABASE_PREPARE_THRESHOLD`` times (default 5; 0 turns preparing
+    off, for a pooler in transaction mode that cannot keep prepared statements). The hot
+    pages repeat a few long statements; planning each again cost 0.2-0.5 ms per statement.
+    Other databases are returned unchanged."""
+    if config.get("ENGINE") != "django.db.backends.postgresql":
+        return config
+    threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=5)
+    options = config.setdefault("OPTIONS", {})
+    options.setdefault("server_side_binding", True)
+    options.setdefault("prepare_threshold", threshold if threshold > 0 else None)
+    return config
+
+
 def replica_databases() -> dict[str, dict[str, Any]]:
     """``{"replica": ...}`` from DATABASE_REPLICA_URL (a read replica that the reports read,
     see safeharbor/core/routing.py), or nothing when it is not set. Tests read the primary's
@@ -56,7 +71,7 @@ def replica_databases() -> dict[str, dict[str, Any]]:
     if config.get("ENGINE") not in environ.Env.DB_SCHEMES.values() or not config.get("NAME"):
         _stop("DATABASE_REPLICA_URL is not a database URL (use postgres://user@host:5432/name).")
     config["TEST"] = {"MIRROR": "default"}
-    return {"replica": config}
+    return {"replica": with_prepared_statements(config)}
 
 
 def routers_for(databases: dict[str, Any]) -> list[str]:

@@ -5,7 +5,7 @@ from datetime import timedelta
 from csp.constants import NONCE
 from django.utils.translation import gettext_lazy as _
 
-from ._env import BASE_DIR, env, replica_databases, routers_for
+from ._env import BASE_DIR, env, replica_databases, routers_for, with_prepared_statements
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -83,7 +83,11 @@ TEMPLATES = [
 ]
 
 # SQLite by default so that `make run` needs nothing but Python; PostgreSQL through DATABASE_URL.
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {
+    "default": with_prepared_statements(
+        env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # IMMEDIATE takes the write lock when a transaction starts, so the audit chain head is

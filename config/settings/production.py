@@ -2,7 +2,14 @@
 
 import environ
 
-from ._env import email_settings, env, replica_databases, require, routers_for
+from ._env import (
+    email_settings,
+    env,
+    replica_databases,
+    require,
+    routers_for,
+    with_prepared_statements,
+)
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -10,7 +17,10 @@ SECRET_KEY = require("SECRET_KEY")
 SAFEHARBOR_DATA_KEYS = require("SAFEHARBOR_DATA_KEYS")
 SAFEHARBOR_BLIND_INDEX_KEY = require("SAFEHARBOR_BLIND_INDEX_KEY")
 ALLOWED_HOSTS = [h.strip() for h in require("ALLOWED_HOSTS").split(",") if h.strip()]
-DATABASES = {"default": environ.Env.db_url_config(require("DATABASE_URL")), **replica_databases()}
+DATABASES = {
+    "default": with_prepared_statements(environ.Env.db_url_config(require("DATABASE_URL"))),
+    **replica_databases(),
+}
 for _database in DATABASES.values():
     _database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASE_ROUTERS = routers_for(DATABASES)

@@ -156,3 +156,33 @@ def test_a_malformed_replica_url_stops_start_up_with_one_line(tmp_path: Any) -> 
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "DATABASE_REPLICA_URL" in line
+
+
+def _options_probe(tmp_path: Any, module: str, extra: dict[str, str]) -> list[str]:
+    probe = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(*(s.DATABASES[a].get('OPTIONS', {}).get(k) for a in ('default', 'replica') "
+        "if a in s.DATABASES for k in ('server_side_binding', 'prepare_threshold')), sep='|')"
+    )
+    result = start_up(tmp_path, code=probe, module=module, env=extra)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().split("|")
+
+
+@pytest.mark.parametrize("module", ["config.settings.test", "config.settings.production"])
+def test_postgresql_binds_on_the_server_and_prepares_repeated_statements(
+    tmp_path: Any, module: str
+) -> None:
+    urls = {
+        "DATABASE_URL": "postgres://app@db.internal:5432/safeharbor",
+        "DATABASE_REPLICA_URL": "postgres://reader@replica.internal:5432/safeharbor",
+    }
+    assert _options_probe(tmp_path, module, urls) == ["True", "5", "True", "5"]
+    # Behind a pooler that cannot keep prepared statements: bound on the server, never prepared.
+    off = {**urls, "DATABASE_PREPARE_THRESHOLD": "0"}
+    assert _options_probe(tmp_path, module, off) == ["True", "None", "True", "None"]
+
+
+def test_sqlite_gets_no_postgresql_options(tmp_path: Any) -> None:
+    sqlite = {"DATABASE_URL": "sqlite:////tmp/never-opened.sqlite3"}
+    assert _options_probe(tmp_path, "config.settings.test", sqlite) == ["None", "None"]
