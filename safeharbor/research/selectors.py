@@ -590,6 +590,10 @@ def render_transcript(
         if begun:
             begun = [s for s in begun if s[1] > start]
         inside = begun
+        if not inside:  # most paragraphs: no segment touches them, one span
+            body = f'<span data-start="{start}">{escape(line)}</span>' if line else "&nbsp;"
+            html.append(f'<p data-start="{start}">{body}</p>')
+            continue
         cuts = sorted({start, end, *(max(start, min(end, p)) for s in inside for p in s[:2])})
         pieces: list[str] = []
         for a, b in zip(cuts, cuts[1:], strict=False):
