@@ -20,6 +20,7 @@ from safeharbor.directory.models import (
     Contact,
     Location,
     Organization,
+    Schedule,
     Service,
     ServiceSearch,
     TaxonomyTerm,
@@ -420,3 +421,44 @@ def test_a_capacity_is_updated_by_id_and_a_new_id_replaces_the_service_row():
         (uuid.UUID(attribute["id"]), 5)
     ]
     assert ServiceSearch.objects.get().capacity_available
+
+
+def test_dates_and_times_keep_their_values_and_rows_get_the_import_time():
+    # On PostgreSQL they go into COPY as ISO text, each distinct value converted once per
+    # table: values that repeat, and the same instant written with two offsets, come back
+    # exactly, on both databases.
+    first = service_object(
+        hours=("MO,TU", "09:30", "17:45:30"),
+        capacity=(1, 4),
+        last_modified="2026-01-02T03:04:05.123456+02:00",
+    )
+    second = service_object(
+        hours=("MO,TU", "09:30", "17:45:30"), last_modified="2026-01-02T01:04:05.123456+00:00"
+    )
+    third = service_object(hours=("SA", "00:00", "23:59"), last_modified="2025-12-31T23:59:59Z")
+    for service in (first, second):
+        service["schedules"][0]["valid_from"] = "2026-03-01"
+    started = datetime.datetime.now(datetime.UTC)
+    load(first, second, third)
+    finished = datetime.datetime.now(datetime.UTC)
+
+    instant = datetime.datetime(2026, 1, 2, 1, 4, 5, 123456, tzinfo=datetime.UTC)
+    for service, modified in (
+        (first, instant),
+        (second, instant),
+        (third, datetime.datetime(2025, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)),
+    ):
+        stored = Service.objects.get(pk=service["id"])
+        assert stored.last_modified == modified
+        assert started <= stored.created_at <= finished
+        assert stored.updated_at == stored.created_at
+    hours = {
+        str(s.service_id): (s.opens_at, s.closes_at, s.valid_from) for s in Schedule.objects.all()
+    }
+    assert hours == {
+        first["id"]: (datetime.time(9, 30), datetime.time(17, 45, 30), datetime.date(2026, 3, 1)),
+        second["id"]: (datetime.time(9, 30), datetime.time(17, 45, 30), datetime.date(2026, 3, 1)),
+        third["id"]: (datetime.time(0, 0), datetime.time(23, 59), None),
+    }
+    capacity = Capacity.objects.get()
+    assert capacity.updated == datetime.datetime(2026, 1, 10, 10, 0, tzinfo=datetime.UTC)
