@@ -14,7 +14,8 @@ that are sets, so one full-text match answers the words and those filters togeth
 - ``_l<code as UTF-8 hex>`` for each language of the service;
 - ``_free`` (a cost option of 0 and none above 0), ``_cap`` (capacity available now);
 - ``_o<organisation id hex>``; ``_p<postal code as UTF-8 hex>`` of each public location;
-- grid cells of each public location at 0.25°, 1° and 4° (``cell_tokens``).
+- grid cells of each public location at 1/16°, 0.25°, 1° and 4° (``cell_tokens``; the 1/16°
+  cells since migration 0006, for the nearest-first search's ring of cells, ``search.py``).
 
 Every token starts with "_", which a searched word never contains (``words`` splits on it), so
 no word typed by a user can match a token, even as a prefix. A confidential location gives no
@@ -62,7 +63,9 @@ _WORD = re.compile(r"[^\W_]+")
 MAX_WORD = 64
 CHUNK = 2000
 # Grid levels, finest first: (name in the token, cell size in degrees). 360 / size is whole.
-GRID_LEVELS = (("25", 0.25), ("1", 1.0), ("4", 4.0))
+# Every size is a power of two, so a point's cell (floor of lat / size) and the cell's edges
+# (row * size) are exact in floating point: no point falls outside the cell it is indexed in.
+GRID_LEVELS = (("0625", 0.0625), ("25", 0.25), ("1", 1.0), ("4", 4.0))
 _ROW_OFFSET = 1000  # keeps row numbers positive (a "-" would split the token)
 GENDER_ANY = "_gany"
 FREE = "_free"

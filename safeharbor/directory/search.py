@@ -14,9 +14,9 @@ Search reads the search rows (``ServiceSearch``, one per service, built by ``ind
 - **Typos.** Every indexed word is also in ``SearchWord``. A query word that starts no indexed
   word is replaced by the closest one: by trigram similarity (``pg_trgm``, GIN index) on
   PostgreSQL, by edit distance among words of the same initial and near length on SQLite.
-- **Distance.** Public locations are in grid cells of 0.25°, 1° and 4° (tokens). A search near
-  a point takes the finest level whose cells covering the radius's bounding box are few
-  (``MAX_CELLS``) and adds "one of these cells" to the match. The database then counts and
+- **Distance.** Public locations are in grid cells of 1/16°, 0.25°, 1° and 4° (tokens). A
+  search near a point takes the finest level whose cells covering the radius's bounding box
+  are few (``MAX_CELLS``) and adds "one of these cells" to the match. The database then counts and
   sorts the matches by the dot product of unit vectors (``x``, ``y``, ``z``: the first public
   point), in one pass, sending back only the count, the page's rows (and ties) and the rows the
   arithmetic cannot settle (several points, or within ``DOT_MARGIN`` of the radius); those and
@@ -24,6 +24,12 @@ Search reads the search rows (``ServiceSearch``, one per service, built by ``ind
   order and total as measuring every match (``_ranked``; tests/test_distance.py). On SQLite the
   matches are read from the full-text table alone when it holds every criterion. Confidential
   locations take no part: their coordinates would place them.
+- **Capped totals and the ring.** The workers' page and the finder count the matches exactly
+  up to ``TOTAL_CAP`` and then say "more than" (``total_cap``; docs/decisions/0013); the HSDS
+  API counts them all. With a cap, a distance search reads the 1/16° cells around the point
+  nearest first, a round of cells per query, and stops once the page and the count up to the
+  cap are settled (``_ring_ranked``): the same page, distances and total up to the cap as
+  measuring every match, at a cost that follows the cap and the page, not the matches.
 - **Words' starts** that start few indexed words are spelled out as those words (``spell_out``):
   exact look-ups instead of a prefix scan, the same matches.
 - **Facets** count at most ``FACET_LIMIT`` matching services (the first by distance, else by id),
@@ -32,6 +38,7 @@ Search reads the search rows (``ServiceSearch``, one per service, built by ``ind
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import functools
 import math
@@ -71,7 +78,9 @@ MAX_RADIUS_MILES = 500.0
 # when even the coarsest needs more (up to MAX_COARSE_CELLS) it uses the coarsest anyway.
 MAX_CELLS = 24
 MAX_COARSE_CELLS = 256
-FACET_LIMIT = 2000
+# Facets count the first matches (nearest first with a point): as many as the workers' page
+# counts exactly (TOTAL_CAP), so that a distance search reads no further for them.
+FACET_LIMIT = 1000
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 # Words too common to narrow a search (English and Spanish).
 STOPWORDS = frozenset(
@@ -302,10 +311,18 @@ class Results:
     facets: dict[str, list[Facet]] = field(default_factory=dict)
     # True when the facets count only the first FACET_LIMIT matches.
     facets_sampled: bool = False
+    # True when the count stopped at a cap (``total_cap``): there are more than ``total``
+    # matches ("more than 1,000 services"), and at least one page after this one.
+    total_is_lower_bound: bool = False
 
     @property
     def pages(self) -> int:
+        """How many pages; with a capped total, those up to the cap (there are more)."""
         return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self) -> bool:
+        return self.total_is_lower_bound or self.page < self.pages
 
 
 def open_now_q(moment: datetime.datetime | None = None) -> Q:
@@ -387,9 +404,9 @@ class _Plan:
     corrected: bool
 
 
-def _plan(criteria: Criteria) -> _Plan:
-    """What the full-text engine must match (a point adds its grid cells); the words searched;
-    whether corrected."""
+def _plan(criteria: Criteria, *, covering: bool = True) -> _Plan:
+    """What the full-text engine must match (a point adds its grid cells, unless not
+    ``covering``: the ring adds its own); the words searched; whether corrected."""
     searched: list[str] = []
     corrected = False
     typed = query_words(criteria.text)
@@ -397,7 +414,7 @@ def _plan(criteria: Criteria) -> _Plan:
         searched = [correct(w) for w in typed]
         corrected = searched != typed
     match = _match(criteria, searched)
-    if criteria.near is not None:
+    if criteria.near is not None and covering:
         cells = covering_cells(criteria.near, _radius(criteria))
         if cells is not None:
             match.groups.append(cells)
@@ -571,6 +588,211 @@ def _inside_down_to(
         return [(value, pk, points) for pk, points, value in cursor.fetchall()]
 
 
+# --------------------------------------------------------------------------- the ring
+
+# The workers' page and the finder count the matches exactly up to this many, then say "more
+# than 1,000 services" (docs/decisions/0013); the HSDS API counts them all.
+TOTAL_CAP = 1000
+# The ring uses the finest grid level whose cells over the circle are at most this many.
+RING_MAX_CELLS = 1024
+# The first round reads the matches in this many cells nearest the point.
+RING_FIRST = 9
+# A round that would need more fine cells than this reads coarser cells instead.
+RING_FINE_ROUND = 24
+# A cell's lower bound on the distance of its points is lowered by this much (miles), far
+# above the rounding of the haversine, so that it is never above a point's computed distance.
+RING_MARGIN_MILES = 1e-6
+
+
+def _cell_floor(
+    point: tuple[float, float], south: float, north: float, west: float, east: float
+) -> float:
+    """The distance (miles) from ``point`` to the nearest point of a cell (a latitude-longitude
+    rectangle in the same turn of longitude as the point), less ``RING_MARGIN_MILES``. Inside
+    the cell's columns the nearest point is on the point's meridian; outside, on the nearer
+    edge meridian (the distance grows with the longitude difference at every latitude), at the
+    foot of the point on that meridian, clamped to the cell (along a meridian the distance
+    grows away from the foot)."""
+    lat, lon = point
+    if west <= lon <= east:
+        nearest = (min(max(lat, south), north), lon)
+    else:
+        edge = west if abs(lon - west) < abs(lon - east) else east
+        phi, dlam = math.radians(lat), math.radians(edge - lon)
+        foot = math.degrees(math.atan2(math.sin(phi), math.cos(phi) * math.cos(dlam)))
+        nearest = (min(max(foot, south), north), edge)
+    return max(0.0, haversine_miles(point, nearest) - RING_MARGIN_MILES)
+
+
+def ring_cells(point: tuple[float, float], miles: float) -> list[list[tuple[float, str]]] | None:
+    """The grid cells that can hold a point within ``miles`` of ``point``, as (lower bound on
+    their points' distance, token), nearest first: at the finest level where they are at most
+    ``RING_MAX_CELLS``, then at the next coarser level (if any: rounds past the first read
+    those, see ``_ring_ranked``). None when the circle reaches a pole or goes all the way
+    round, or no level has few enough (the search then measures every match)."""
+    lat, lon = point
+    radius = miles / EARTH_RADIUS_MILES  # radians
+    margin = 1e-9  # degrees, against rounding at a cell border (as in covering_cells)
+    south = lat - math.degrees(radius) - margin
+    north = lat + math.degrees(radius) + margin
+    span = math.sin(radius) / max(math.cos(math.radians(lat)), 1e-12)
+    if south <= -90 or north >= 90 or span >= 1 or radius >= math.pi / 2:
+        return None
+    dlon = math.degrees(math.asin(span)) + margin
+    levels: list[list[tuple[float, str]]] = []
+    for level, size in index.GRID_LEVELS:
+        rows = range(math.floor(south / size), math.floor(north / size) + 1)
+        columns = range(math.floor((lon - dlon) / size), math.floor((lon + dlon) / size) + 1)
+        if len(columns) >= round(360 / size):
+            break
+        if not levels and len(rows) * len(columns) > RING_MAX_CELLS:
+            continue
+        cells = []
+        for r in rows:
+            for c in columns:
+                floor = _cell_floor(point, r * size, (r + 1) * size, c * size, (c + 1) * size)
+                if floor <= miles:  # a cell wholly beyond the radius holds no match
+                    cells.append((floor, index.cell(level, size, r, c)))
+        levels.append(sorted(cells))
+        if len(levels) == 2:
+            break
+    return levels or None
+
+
+def _in_cells(criteria: Criteria, plan: _Plan, cells: list[str]) -> list[tuple[Any, ...]]:
+    """The matches with a public point in one of these cells: (pk, points, more, x, y, z)."""
+    within = _Plan(
+        dataclasses.replace(plan.match, groups=[*plan.match.groups, cells]),
+        plan.searched,
+        plan.corrected,
+    )
+    sql, params = _near_matches(criteria, within)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+@dataclass
+class Ringed:
+    """A distance search read ring by ring: the first ``wanted`` matches nearest first, and
+    how many matches lie within the radius: exact when ``counted_all``, else more than the cap
+    (at least ``cap + 1`` were found)."""
+
+    total: int
+    counted_all: bool
+    nearest: list[tuple[uuid.UUID, float]]
+
+
+def _ring_ranked(
+    criteria: Criteria,
+    plan: _Plan,
+    point: tuple[float, float],
+    levels: list[list[tuple[float, str]]],
+    wanted: int,
+    cap: int,
+) -> Ringed:
+    """Rank the first ``wanted`` matches and count them up to ``cap`` by reading the cells of
+    ``ring_cells`` nearest first, a round of cells at a time, until both are settled:
+
+    - the page: the ``wanted``-th nearest found so far is nearer than the lower bound of every
+      cell not read (every match not read has all its points in such cells, or beyond the
+      radius), strictly, so that no unread match can tie with it and come first by id;
+    - the count: more than ``cap`` matches found within the radius, or every cell read.
+
+    A match found in one cell is measured at all its points (``points``), as before. Which
+    matches lie within the radius, and their order, are decided as in ``_ranked``: by the dot
+    product of unit vectors where it is clear by ``DOT_MARGIN``, by the haversine otherwise,
+    then by (distance, id). The next round takes enough cells for the count at the density
+    found so far (times 2; all the rest when that is half of them or more, or when nothing was
+    found yet), or, once the count is settled, every cell that could hold a match nearer than
+    the page's last. A full-text match costs more the more cell tokens it has (PostgreSQL
+    checks every token of the query for each candidate), so when the count needs more than
+    ``RING_FINE_ROUND`` further fine cells, the rounds go on in the coarser level's cells
+    (those holding the fine cells the count needs first): a match found again is skipped, and
+    the lower bound of what is unread is then that of the coarse cells not read, whose union
+    holds every point outside the cells read."""
+    miles = _radius(criteria)
+    qx, qy, qz = index.unit_vector(*point)
+    inside_dot = math.cos(miles / EARTH_RADIUS_MILES)
+    high, low = inside_dot + DOT_MARGIN, inside_dot - DOT_MARGIN
+    seen: set[Any] = set()
+    inside: list[tuple[float, Any, str]] = []  # (dot or its equivalent, pk, points)
+    measured: dict[Any, float] = {}
+    cells, coarser = levels[0], levels[1:]
+    read = 0
+    batch = RING_FIRST
+    need = max(cap + 1, wanted)
+    while True:
+        tokens = [token for _floor, token in cells[read : read + batch]]
+        read += len(tokens)
+        for pk, points, more, x, y, z in _in_cells(criteria, plan, tokens):
+            if pk in seen:
+                continue
+            seen.add(pk)
+            if more:
+                distance = _exact(point, points)
+                if distance is not None and distance <= miles:
+                    measured[pk] = distance
+                    inside.append((math.cos(distance / EARTH_RADIUS_MILES), pk, points))
+                continue
+            dot = x * qx + y * qy + z * qz
+            if dot >= high:
+                inside.append((dot, pk, points))
+            elif dot >= low:
+                distance = _exact(point, points)
+                if distance is not None and distance <= miles:
+                    measured[pk] = distance
+                    inside.append((dot, pk, points))
+        unread = cells[read][0] if read < len(cells) else math.inf
+        nearest = _nearest_of(point, inside, measured, wanted)
+        page_settled = unread == math.inf or (len(nearest) == wanted and nearest[-1][1] < unread)
+        count_settled = unread == math.inf or len(inside) > cap
+        if page_settled and count_settled:
+            break
+        if count_settled and len(nearest) == wanted:
+            last = nearest[-1][1]  # only the page is left: the cells that can come before it
+            batch = max(1, sum(1 for floor, _t in cells[read:] if floor <= last))
+        else:
+            # Each round costs the full-text engine's intersection again: rather too many cells
+            # than another round. None found yet, or most of the rest needed: all of the rest.
+            left = len(cells) - read
+            wanted_cells = math.ceil(read * need / len(inside) * 2) - read if inside else left
+            if coarser and wanted_cells > RING_FINE_ROUND:
+                reach = cells[min(read + wanted_cells, len(cells)) - 1][0]
+                cells, coarser, read = coarser[0], coarser[1:], 0
+                batch = max(1, sum(1 for floor, _t in cells if floor <= reach))
+                continue
+            batch = left if wanted_cells * 2 >= left else max(RING_FIRST, wanted_cells)
+    total = len(inside)
+    return Ringed(min(total, cap), total <= cap, nearest)
+
+
+def _nearest_of(
+    point: tuple[float, float],
+    inside: list[tuple[float, Any, str]],
+    measured: dict[Any, float],
+    wanted: int,
+) -> list[tuple[uuid.UUID, float]]:
+    """The first ``wanted`` of these matches by (distance, id): those whose dot product is
+    within ``DOT_MARGIN`` of the ``wanted``-th largest are measured, the rest cannot come
+    before them."""
+    if not inside or wanted <= 0:
+        return []
+    inside.sort(key=lambda item: item[0], reverse=True)
+    cut = inside[min(wanted, len(inside)) - 1][0] - DOT_MARGIN
+    candidates = []
+    for dot, pk, points in inside:
+        if dot < cut:
+            break
+        distance = measured.get(pk)
+        if distance is None:
+            distance = _exact(point, points)
+        if distance is not None:
+            candidates.append((_as_uuid(pk), distance))
+    candidates.sort(key=lambda item: (item[1], item[0]))
+    return candidates[:wanted]
+
+
 def search_services(
     criteria: Criteria,
     *,
@@ -578,28 +800,51 @@ def search_services(
     per_page: int = 20,
     with_facets: bool = False,
     prepare: Callable[[QuerySet[Service]], QuerySet[Service]] | None = None,
+    total_cap: int | None = None,
 ) -> Results:
     """One page of services matching ``criteria``: nearest first when a point is given, else
-    by name. ``prepare`` adds select_related/prefetch_related to the page's query."""
-    plan = _plan(criteria)
-    searched, corrected = plan.searched, plan.corrected
+    by name. ``prepare`` adds select_related/prefetch_related to the page's query.
+
+    ``total_cap`` (the workers' page and the finder: ``TOTAL_CAP``): count the matches exactly
+    up to that many (or up to the end of this page, if further), and beyond it say only that
+    there are more (``Results.total_is_lower_bound``); a distance search then reads the cells
+    around the point nearest first and stops once the page and that count are settled
+    (``_ring_ranked``), instead of reading every match. None (the HSDS API): the exact total."""
     page = max(1, page)
     offset = (page - 1) * per_page
+    cap = None if total_cap is None else max(total_cap, offset + per_page)
     distances: dict[uuid.UUID, float] = {}
     sample: list[uuid.UUID] | None = None
+    lower_bound = False
+    ring = None
+    if criteria.near is not None and cap is not None:
+        ring = ring_cells(criteria.near, _radius(criteria))
+    plan = _plan(criteria, covering=ring is None)
+    searched, corrected = plan.searched, plan.corrected
     if criteria.near is not None:
         wanted = max(offset + per_page, FACET_LIMIT if with_facets else 0)
-        matches = _near_matches(criteria, plan)
-        ranked = _ranked(matches, criteria.near, _radius(criteria), wanted)
-        total = ranked.total
-        window = ranked.nearest[offset : offset + per_page]
+        if ring is not None and cap is not None:
+            ringed = _ring_ranked(criteria, plan, criteria.near, ring, wanted, cap)
+            total, lower_bound, nearest = ringed.total, not ringed.counted_all, ringed.nearest
+        else:
+            matches = _near_matches(criteria, plan)
+            ranked = _ranked(matches, criteria.near, _radius(criteria), wanted)
+            total, nearest = ranked.total, ranked.nearest
+            if cap is not None and total > cap:
+                total, lower_bound = cap, True
+        window = nearest[offset : offset + per_page]
         distances = dict(window)
         page_query = Service.objects.filter(pk__in=[pk for pk, _ in window])
         if with_facets:
-            sample = [pk for pk, _ in ranked.nearest[:FACET_LIMIT]]
+            sample = [pk for pk, _ in nearest[:FACET_LIMIT]]
     else:
         rows = _planned_rows(criteria, plan)
-        total = rows.count()
+        if cap is None:
+            total = rows.count()
+        else:
+            total = rows.order_by()[: cap + 1].count()
+            if total > cap:
+                total, lower_bound = cap, True
         page_query = Service.objects.filter(pk__in=rows.values("pk")).order_by("name", "pk")[
             offset : offset + per_page
         ]
@@ -613,9 +858,10 @@ def search_services(
         services.sort(key=lambda s: (distances[s.pk], s.pk))
     hits = [Hit(s, distances.get(s.pk)) for s in services]
     results = Results(total, hits, page, per_page, searched, corrected)
+    results.total_is_lower_bound = lower_bound
     if sample:
         results.facets = facets(sample)
-        results.facets_sampled = total > len(sample)
+        results.facets_sampled = lower_bound or total > len(sample)
     return results
 
 

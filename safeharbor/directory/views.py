@@ -85,7 +85,10 @@ def finder(request: HttpRequest) -> HttpResponse:
         results = None
         if form.is_bound and form.is_valid() and form.has_criteria():
             results = search.search_services(
-                form.criteria(), page=_page_number(request), per_page=PER_PAGE
+                form.criteria(),
+                page=_page_number(request),
+                per_page=PER_PAGE,
+                total_cap=search.TOTAL_CAP,
             )
         query = request.GET.copy()
         query.pop("page", None)
@@ -123,7 +126,11 @@ def search_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     results = None
     if form.is_bound and form.is_valid() and form.has_criteria():
         results = search.search_services(
-            form.criteria(), page=_page_number(request), per_page=PER_PAGE, with_facets=True
+            form.criteria(),
+            page=_page_number(request),
+            per_page=PER_PAGE,
+            with_facets=True,
+            total_cap=search.TOTAL_CAP,
         )
     query = request.GET.copy()
     query.pop("page", None)

@@ -6,6 +6,7 @@ confidential places and services exactly on the radius (on both databases' engin
 from __future__ import annotations
 
 import copy
+import math
 import random
 import uuid
 
@@ -163,3 +164,125 @@ def test_vectors_follow_the_first_public_place():
     near_second = search_services(Criteria(near=(35.0, -119.0), radius_miles=1))
     assert [h.service.name for h in near_second.hits] == ["Two Places"]
     assert near_second.hits[0].distance_miles == 0
+
+
+# --------------------------------------------------------------------------- the ring (capped)
+
+
+def _check_capped(criteria: Criteria, per_page: int, cap: int) -> None:
+    """Pages and the capped total of the ring equal the exhaustive ordering's."""
+    expected = _exhaustive(criteria)
+    pages = max(1, -(-len(expected) // per_page)) + 1
+    for page in range(1, pages + 1):
+        results = search_services(criteria, page=page, per_page=per_page, total_cap=cap)
+        counted_to = max(cap, page * per_page)
+        if len(expected) > counted_to:
+            assert (results.total, results.total_is_lower_bound) == (counted_to, True)
+            assert results.has_next
+        else:
+            assert (results.total, results.total_is_lower_bound) == (len(expected), False)
+        window = expected[(page - 1) * per_page : page * per_page]
+        assert [(h.service.pk, h.distance_miles) for h in results.hits] == window
+
+
+@pytest.mark.parametrize(
+    ("first", "max_cells", "fine_round"),
+    [(1, 1024, 10_000), (1, 1024, 0), (9, 1024, 24), (2, 40, 3)],
+)
+def test_ring_pages_and_capped_totals_equal_the_exhaustive_ordering(
+    crowded, monkeypatch, first, max_cells, fine_round
+):
+    """Ring by ring from the point (one cell first, several rounds; on in coarser cells after
+    the first round; a coarser level when the fine one has too many cells), with caps below,
+    at and above the number of matches: the same pages, the same distances, the exact total
+    up to the cap and "more" beyond it."""
+    monkeypatch.setattr(search, "RING_FIRST", first)
+    monkeypatch.setattr(search, "RING_MAX_CELLS", max_cells)
+    monkeypatch.setattr(search, "RING_FINE_ROUND", fine_round)
+    rounds = []
+    in_cells = search._in_cells
+    monkeypatch.setattr(search, "_in_cells", lambda *a: rounds.append(a) or in_cells(*a))
+    exhaustive = []
+    ranked = search._ranked
+    monkeypatch.setattr(search, "_ranked", lambda *a: exhaustive.append(a) or ranked(*a))
+    rng = random.Random(first * 1000 + max_cells + fine_round)
+    for _ in range(12):
+        criteria = Criteria(
+            text=rng.choice(("", *WORDS)),
+            near=(CENTRE[0] + rng.uniform(-0.1, 0.1), CENTRE[1] + rng.uniform(-0.1, 0.1)),
+            radius_miles=rng.choice((2.0, 10.0, 25.0, 40.0)),
+            free=rng.random() < 0.3,
+            age=rng.choice((None, 15)),
+            active_only=rng.random() < 0.8,
+        )
+        _check_capped(criteria, per_page=rng.choice((1, 3, 7, 20)), cap=rng.choice((1, 5, 30)))
+    assert rounds
+    assert not exhaustive  # every search went ring by ring
+    levels = {token.split("_")[1] for _c, _p, tokens in rounds for token in tokens}
+    if fine_round == 10_000:
+        assert levels == {"c0625"}
+    elif max_cells == 1024:
+        assert levels == {"c0625", "c25"}  # the first round fine, later ones coarse
+    else:
+        assert {"c0625", "c25", "c1"} <= levels  # 40 miles: 0.25° first, then 1°
+
+
+def test_ring_at_the_spots_and_radius_edges(crowded):
+    """Ties at a shared spot (the page ends inside them) and radii through a service."""
+    everything = _exhaustive(Criteria(near=CENTRE, radius_miles=60))
+    for pk, distance in everything[::11]:
+        for miles in (distance, distance - 1e-9, distance + 1e-9):
+            criteria = Criteria(near=CENTRE, radius_miles=miles)
+            expected = _exhaustive(criteria)
+            assert (pk in dict(expected)) == (distance <= miles)
+            _check_capped(criteria, per_page=4, cap=9)
+    spot = ServiceSearch.objects.exclude(points="").values_list("points", flat=True)
+    crowded_spot = max(set(spot), key=list(spot).count)  # the spot most services share
+    point = search._points(crowded_spot)[0]
+    _check_capped(Criteria(near=point, radius_miles=3), per_page=2, cap=3)
+
+
+def test_ring_with_open_now_and_modified_after(crowded):
+    """Criteria outside the full-text row (SQLite reads the search rows instead)."""
+    for criteria in (
+        Criteria(near=CENTRE, radius_miles=30, open_now=True),
+        Criteria(near=CENTRE, radius_miles=30, modified_after=search.clock.now()),
+        Criteria(near=CENTRE, radius_miles=30, text="food", active_only=False),
+    ):
+        _check_capped(criteria, per_page=6, cap=10)
+
+
+def test_a_far_radius_or_a_pole_falls_back_to_measuring_every_match(crowded, monkeypatch):
+    assert search.ring_cells((89.9, 0.0), 25) is None
+    assert [len(level) > 0 for level in search.ring_cells(CENTRE, 500) or []] == [True, True]
+    monkeypatch.setattr(search, "RING_MAX_CELLS", 4)
+    assert search.ring_cells(CENTRE, 500) is None
+    _check_capped(Criteria(near=CENTRE, radius_miles=40), per_page=7, cap=10)
+
+
+def test_cell_floors_are_lower_bounds():
+    """No point of a cell is nearer than the cell's floor, and the floor is reached (up to
+    the margin) on the cell's edge."""
+    rng = random.Random(7)
+    size = 0.0625
+    for _ in range(300):
+        point = (rng.uniform(32, 42), rng.uniform(-124, -114))
+        row = math.floor(point[0] / size) + rng.randint(-12, 12)
+        column = math.floor(point[1] / size) + rng.randint(-12, 12)
+        south, west = row * size, column * size
+        floor = search._cell_floor(point, south, south + size, west, west + size)
+        samples = [
+            (south + size * i / 40, west + size * j / 40) for i in range(41) for j in range(41)
+        ]
+        nearest = min(search.haversine_miles(point, p) for p in samples)
+        assert floor <= nearest
+        assert nearest - floor < 0.08  # samples are 0.1 mile apart: 0.07 from any point
+
+
+def test_capped_total_without_a_point(crowded):
+    expected = search._rows(Criteria(text="food"))[0].count()
+    assert expected > 3
+    results = search_services(Criteria(text="food"), total_cap=3, per_page=2)
+    assert (results.total, results.total_is_lower_bound, results.has_next) == (3, True, True)
+    exact = search_services(Criteria(text="food"), total_cap=expected, per_page=2)
+    assert (exact.total, exact.total_is_lower_bound) == (expected, False)

@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.test import Client
 
-from safeharbor.directory import taxonomy
+from safeharbor.directory import search, taxonomy, views
 from safeharbor.directory.models import Service
 
 from .factories import load, service_object
@@ -98,3 +98,31 @@ def test_nothing_is_logged_about_a_search(services, caplog):
     with caplog.at_level(logging.DEBUG):
         Client().get("/find/?q=secret-search-words")
     assert "secret-search-words" not in caplog.text
+
+
+@pytest.mark.parametrize("zip_code", ["", "94103"])
+def test_beyond_the_cap_the_finder_says_more_than(monkeypatch, zip_code):
+    """The finder counts exactly up to search.TOTAL_CAP (docs/decisions/0013), then says "more
+    than" and pages on without a last page; the HSDS API still counts every match."""
+    load(*(service_object(name=f"Shelter {i}") for i in range(5)))
+    monkeypatch.setattr(search, "TOTAL_CAP", 3)
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    url = f"/find/?q=shelter&zip={zip_code}"
+    content = Client().get(url).content.decode()
+    assert "More than 3 services found" in content
+    assert "Page 1<" in content
+    assert "page=2" in content
+    last = Client().get(f"{url}&page=3").content.decode()
+    assert "5 services found" in last  # counted up to the end of page 3: all of them
+    assert "Page 3 of 3" in last
+    assert "Next" not in last
+    api = Client().get(f"/api/hsds/services?search=shelter&postcode={zip_code}").json()
+    assert api["total_items"] == 5
+
+
+def test_the_finder_counts_exactly_up_to_the_cap(monkeypatch):
+    load(*(service_object(name=f"Shelter {i}") for i in range(3)))
+    monkeypatch.setattr(search, "TOTAL_CAP", 3)
+    content = Client().get("/find/?q=shelter&zip=94103").content.decode()
+    assert "3 services found" in content
+    assert "More than" not in content

@@ -4,6 +4,7 @@ up to date (on both databases' engines)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 import random
@@ -88,6 +89,7 @@ def test_a_row_holds_every_filter_and_the_cells_of_public_places():
     } <= tokens
     assert index.GENDER_ANY not in tokens
     assert "_c25_1149_950" in tokens  # 37.25 / 0.25 = 149; -122.5 / 0.25 = -490 = 950 mod 1440
+    assert "_c0625_1596_3800" in tokens  # 37.25 * 16 = 596; -122.5 * 16 = -1960 = 3800 mod 5760
     # the words: name, organisation, term names, never an address
     assert {"harbor", "night", "shelter", "bright", "path", "society", "crisis"} <= set(
         row.text.split()
@@ -593,3 +595,45 @@ def test_flush_leaves_no_full_text_rows_behind_and_a_search_counts_only_services
     found = search_services(Criteria(text="clinic", near=near, radius_miles=25))
     assert found.total == 1
     assert [hit.service.name for hit in found.hits] == ["Mission Youth Clinic"]
+
+
+def test_migration_0006_adds_the_fine_cells_that_rows_are_built_with():
+    """The migration's tokens (SQL on PostgreSQL, a Python function on SQLite) are those of
+    ``index.cell_tokens``, for rows with several places, across the antimeridian and south of
+    the equator; the full-text engine then finds the rows by them."""
+    migration = importlib.import_module(
+        "safeharbor.directory.migrations.0006_search_rows_fine_cells"
+    )
+    two = service_object(name="Two Places", lat=37.25, lon=-122.5)
+    location = two["service_at_locations"][0]["location"]
+    extra = {**location, "id": new_id(), "latitude": -33.9, "longitude": 179.97}
+    extra["addresses"] = [{**a, "id": new_id()} for a in location["addresses"]]
+    two["service_at_locations"].append({"id": new_id(), "location": extra})
+    load(two, service_object(name="Far West", lat=51.5, lon=-179.99), service_object(name="None"))
+    built = {r.pk: set(r.document.split()) for r in ServiceSearch.objects.all()}
+    fine = {pk: {t for t in tokens if t.startswith("_c0625_")} for pk, tokens in built.items()}
+    assert sorted(len(cells) for cells in fine.values()) == [1, 1, 2]  # "None": SF by default
+    with connection.cursor() as cursor:
+        for row in ServiceSearch.objects.all():
+            stripped = " ".join(t for t in row.document.split() if not t.startswith("_c0625_"))
+            ServiceSearch.objects.filter(pk=row.pk).update(document=stripped)
+            if connection.vendor == "sqlite":
+                cursor.execute(
+                    "UPDATE directory_servicesearch_fts SET body = %s WHERE service_id = %s",
+                    [stripped, row.pk.hex],
+                )
+    token = next(iter(fine[Service.objects.get(name="Far West").pk]))
+    assert not ServiceSearch.objects.filter(document__contains=token).exists()
+
+    class Editor:
+        connection = connection
+
+    if connection.vendor == "postgresql":  # the test's inserts leave deferred checks pending
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    migration.add_fine_cells(None, Editor())
+    assert {r.pk: set(r.document.split()) for r in ServiceSearch.objects.all()} == built
+    found = search._match_filter(ServiceSearch.objects.all(), search.Match(tokens=[token]))
+    assert [r.service.name for r in found] == ["Far West"]
+    across = Criteria(near=(51.5, 179.99), radius_miles=2)  # over the antimeridian
+    assert [h.service.name for h in search_services(across, total_cap=10).hits] == ["Far West"]

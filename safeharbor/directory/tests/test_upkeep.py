@@ -12,7 +12,7 @@ from django.test import Client
 
 from safeharbor.audit.models import AuditEvent
 from safeharbor.core.tests.personas import verified_client
-from safeharbor.directory import search, selectors, services
+from safeharbor.directory import search, selectors, services, views
 from safeharbor.directory.models import Capacity, Organization, Service
 
 from .factories import load, service_object
@@ -158,6 +158,19 @@ def test_workers_search_page_and_its_query_count(world, shelter, django_assert_m
         response = client.get("/directory/?q=shelter&zip=94103&free=on")
     assert response.status_code == 200
     assert "County Youth Shelter" in client.get("/directory/?q=shelter").content.decode()
+
+
+def test_workers_search_page_says_more_than_beyond_the_cap(world, shelter, monkeypatch):
+    load(*(service_object(name=f"Night Shelter {i}") for i in range(4)))
+    monkeypatch.setattr(search, "TOTAL_CAP", 2)
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    client = verified_client(world.county_caseworker)
+    for url in ("/directory/?q=shelter", "/directory/?q=shelter&zip=94103"):
+        content = client.get(url).content.decode()
+        assert "More than 2 services found" in content
+        assert "Counts are for the first" in content  # the facets are a sample
+    monkeypatch.setattr(search, "TOTAL_CAP", 5)
+    assert "5 services found" in client.get("/directory/?q=shelter&zip=94103").content.decode()
 
 
 def test_days_since_update(shelter):
