@@ -104,6 +104,18 @@ def _check(criteria: Criteria, per_page: int) -> None:
         assert [(h.service.pk, h.distance_miles) for h in results.hits] == window
 
 
+def _random_criteria(rng: random.Random) -> Criteria:
+    """A search near the crowded centre: some words, radius, cost, age and activity."""
+    return Criteria(
+        text=rng.choice(("", *WORDS)),
+        near=(CENTRE[0] + rng.uniform(-0.1, 0.1), CENTRE[1] + rng.uniform(-0.1, 0.1)),
+        radius_miles=rng.choice((2.0, 10.0, 25.0, 40.0)),
+        free=rng.random() < 0.3,
+        age=rng.choice((None, 15)),
+        active_only=rng.random() < 0.8,
+    )
+
+
 @pytest.mark.parametrize("slack", [0, 1, 16])
 def test_pages_equal_the_exhaustive_ordering(crowded, monkeypatch, slack):
     """Slack 0 and 1 make the ties at the page's end run past what was sent (read again)."""
@@ -116,14 +128,7 @@ def test_pages_equal_the_exhaustive_ordering(crowded, monkeypatch, slack):
     )
     rng = random.Random(slack)
     for _ in range(12):
-        criteria = Criteria(
-            text=rng.choice(("", *WORDS)),
-            near=(CENTRE[0] + rng.uniform(-0.1, 0.1), CENTRE[1] + rng.uniform(-0.1, 0.1)),
-            radius_miles=rng.choice((2.0, 10.0, 25.0, 40.0)),
-            free=rng.random() < 0.3,
-            age=rng.choice((None, 15)),
-            active_only=rng.random() < 0.8,
-        )
+        criteria = _random_criteria(rng)
         _check(criteria, per_page=rng.choice((1, 3, 7, 20)))
     assert read_again or slack == 16  # ties at a spot run past a slack of 0 or 1
 
@@ -207,14 +212,7 @@ def test_ring_pages_and_capped_totals_equal_the_exhaustive_ordering(
     monkeypatch.setattr(search, "_ranked", lambda *a: exhaustive.append(a) or ranked(*a))
     rng = random.Random(first * 1000 + max_cells + fine_round)
     for _ in range(12):
-        criteria = Criteria(
-            text=rng.choice(("", *WORDS)),
-            near=(CENTRE[0] + rng.uniform(-0.1, 0.1), CENTRE[1] + rng.uniform(-0.1, 0.1)),
-            radius_miles=rng.choice((2.0, 10.0, 25.0, 40.0)),
-            free=rng.random() < 0.3,
-            age=rng.choice((None, 15)),
-            active_only=rng.random() < 0.8,
-        )
+        criteria = _random_criteria(rng)
         _check_capped(criteria, per_page=rng.choice((1, 3, 7, 20)), cap=rng.choice((1, 5, 30)))
     assert rounds
     assert not exhaustive  # every search went ring by ring
