@@ -25,7 +25,7 @@ from safeharbor.accounts.models import User
 from safeharbor.core import clock
 from safeharbor.core.forms import add_service_errors
 
-from . import scoring, selectors, services
+from . import rendering, scoring, selectors, services
 from .choices import LAW_ENFORCEMENT_REPORT_HOURS, TRIGGER_DUE_HOURS, ConcernLevel, TriggerKind
 from .definition import Definition
 from .forms import (
@@ -83,9 +83,12 @@ def due(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "data": data,
             "is_supervisor": actor.role == Role.SUPERVISOR,
-            "reports": links.rows(data.reports),
-            "triggers": links.rows(data.triggers),
-            "rescreens": [(section, links.rows(section.rows)) for section in data.rescreens],
+            "reports": rendering.due_rows(links.rows(data.reports)),
+            "triggers": rendering.due_rows(links.rows(data.triggers)),
+            "rescreens": [
+                (section, rendering.due_rows(links.rows(section.rows)))
+                for section in data.rescreens
+            ],
         },
     )
 
