@@ -54,8 +54,13 @@ def _converters_for(model: type[Model], using: str) -> list[tuple[list[Converter
     return out
 
 
-def fetch_one(sql: str, params: Sequence[Any], using: str) -> tuple[Any, ...] | None:
+def fetch_all(sql: str, params: Sequence[Any], using: str) -> list[tuple[Any, ...]]:
+    """The rows of a hand-written statement (values always as parameters)."""
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
-        row: tuple[Any, ...] | None = cursor.fetchone()
-        return row
+        return list(cursor.fetchall())
+
+
+def fetch_one(sql: str, params: Sequence[Any], using: str) -> tuple[Any, ...] | None:
+    rows = fetch_all(sql, params, using)
+    return rows[0] if rows else None

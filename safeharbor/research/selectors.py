@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from safeharbor.audit.choices import AuditAction
 from safeharbor.audit.services import record
+from safeharbor.core.rows import fetch_all
 from safeharbor.directory.choices import ServiceStatus
 from safeharbor.directory.models import Service
 
@@ -177,9 +178,7 @@ def _fetch(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     Instances are made with ``Model.from_db``, whose values follow the model's field order."""
     if not all(fits_a_database_integer(value) for value in params):
         return []  # no row has such an id (the ORM answers the same way)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+    return fetch_all(sql, params, connection.alias)
 
 
 def fits_a_database_integer(value: Any) -> bool:
