@@ -39,7 +39,10 @@ def _returned(world, start):
 
 def test_a_screening_after_the_return_meets_its_24_hour_screen(world):
     instrument = load(SIX)
-    start = clock.now() - 10 * HOUR
+    # Forward from now, never back: the care team begins today (the agency's local date), and
+    # a moment hours back is yesterday there for part of each day, when the caseworker's list
+    # is empty (the test failed from midnight to 08:00 in the agencies' time zone).
+    start = clock.now() + HOUR
     with at(start - HOUR):
         completed(world, instrument, six_answers(0))  # before the return: does not count
     episode = _returned(world, start)
@@ -61,7 +64,10 @@ def test_a_screening_after_the_return_meets_its_24_hour_screen(world):
 
 def test_a_draft_does_not_meet_it(world):
     instrument = load(SIX)
-    start = clock.now() - 10 * HOUR
+    # Forward from now, never back: the care team begins today (the agency's local date), and
+    # a moment hours back is yesterday there for part of each day, when the caseworker's list
+    # is empty (the test failed from midnight to 08:00 in the agencies' time zone).
+    start = clock.now() + HOUR
     episode = _returned(world, start)
     with at(start + 2 * HOUR):
         services.screening_submit(
