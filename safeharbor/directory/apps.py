@@ -9,7 +9,13 @@ class DirectoryConfig(AppConfig):
     verbose_name = "Resource directory"
 
     def ready(self) -> None:
+        from django.db.models.signals import pre_delete
+
         from . import checks  # noqa: F401  (registers the system checks)
+        from .index import forget_entry
+        from .models import ServiceSearch
+
+        pre_delete.connect(forget_entry, sender=ServiceSearch, dispatch_uid="directory-fts")
 
     def after_flush(self, connection: Any) -> None:
         """Empty what ``flush`` does not know of: SQLite's full-text table is no model, and a

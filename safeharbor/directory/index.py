@@ -22,9 +22,9 @@ no word typed by a user can match a token, even as a prefix. A confidential loca
 cell, no coordinates and no postcode: they would place it.
 
 SQLite keeps the documents in the FTS5 table ``directory_servicesearch_fts`` (the tokenizer
-keeps "_" inside tokens), one row per service at rowid ``fts_rowid(id)``, with (unindexed)
-what a distance search reads per match: active, the ages, the points and the first point's
-unit vector (migration 0004); PostgreSQL indexes
+keeps "_" inside tokens), one row per service at a rowid numbered by place (``fts_base``,
+migration 0008), with (unindexed) what a distance search reads per match: active, the ages, the
+points and the first point's unit vector (migration 0004); PostgreSQL indexes
 ``array_to_tsvector(string_to_array(document, ' '))`` with GIN (migration 0003): the lexemes are
 exactly our words and tokens, no parser in between.
 """
@@ -42,7 +42,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
 
 from . import bulk, taxonomy
 from .choices import ServiceStatus
@@ -135,11 +135,35 @@ def unit_vector(lat: float, lon: float) -> tuple[float, float, float]:
     return math.cos(phi) * math.cos(lam), math.cos(phi) * math.sin(lam), math.sin(phi)
 
 
-def fts_rowid(pk: uuid.UUID) -> int:
-    """The FTS5 row of a service: 63 bits of its UUID, so that a row is replaced by rowid (an
-    index look-up) instead of a scan. Two of a million services share one with a chance of
-    about 1 in 20 million; the later one's document would then replace the other's."""
-    return pk.int >> 65
+# SQLite's full-text rows are numbered by place (``fts_base``): the 1/16° cell of the first
+# public point, row by row (24 bits), then 39 bits of the service's id.
+_PLACE_SIZE = 0.0625
+_PLACE_ROWS, _PLACE_COLUMNS = 2880, 5760  # 180 / size, 360 / size
+_NO_PLACE = _PLACE_ROWS * _PLACE_COLUMNS  # rows without a public point come after the others
+_ID_BITS = 39
+# A service's entry takes the first free rowid of [base, base + FTS_WINDOW), and is found again
+# by its service id within that window.
+FTS_WINDOW = 64
+
+
+def fts_base(pk: uuid.UUID, points: str) -> int:
+    """The first FTS5 rowid a service's entry may take (SQLite; migration 0008).
+
+    FTS5 lists each token's rows in rowid order, and a distance search reads a few neighbouring
+    cells: numbered by place, those rows lie together, so FTS5 reads the long lists of frequent
+    tokens (free, a language, a common word) only around them (it skips the rest through its
+    doclist indexes) instead of from end to end. The id's bits keep the rowid a look-up away
+    (no scan of the unindexed ``service_id``). Two services of one cell share a base with a
+    chance of about n² in 2**40 for n services in the cell; the later one then takes the next
+    free rowid of the window (``save_rows``), never the other's."""
+    first = points.split(" ", 1)[0]
+    if first:
+        lat, _comma, lon = first.partition(",")
+        row = min(max(math.floor(float(lat) / _PLACE_SIZE) + _PLACE_ROWS // 2, 0), _PLACE_ROWS - 1)
+        place = row * _PLACE_COLUMNS + math.floor(float(lon) / _PLACE_SIZE) % _PLACE_COLUMNS
+    else:
+        place = _NO_PLACE
+    return (place << _ID_BITS) | (pk.int >> (128 - _ID_BITS))
 
 
 # --------------------------------------------------------------------------- rows
@@ -453,6 +477,9 @@ def save_rows(rows: list[SearchRow], *, new: bool = False) -> None:
     not in the directory when this transaction began, so they have no rows yet."""
     if not rows:
         return
+    sqlite = connection.vendor == "sqlite"
+    if sqlite and not new:
+        _forget_entries(_entries_of([row.service_id for row in rows]))
     values = [_row_values(row) for row in rows]
     if new:
         bulk.insert(ServiceSearch._meta.db_table, _ROW_COLUMNS, values)
@@ -464,33 +491,8 @@ def save_rows(rows: list[SearchRow], *, new: bool = False) -> None:
             key=_ROW_COLUMNS[0],
             update=_ROW_COLUMNS[1:],
         )
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "DELETE FROM directory_servicesearch_fts WHERE rowid = %s",
-                [(fts_rowid(row.service_id),) for row in rows],
-            )
-            cursor.executemany(
-                "INSERT INTO directory_servicesearch_fts (rowid, service_id, active, minimum_age, "
-                "maximum_age, more_points, x, y, z, points, body) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        fts_rowid(row.service_id),
-                        row.service_id.hex,
-                        row.active,
-                        row.minimum_age,
-                        row.maximum_age,
-                        row.more_points,
-                        row.x,
-                        row.y,
-                        row.z,
-                        row.points,
-                        row.document,
-                    )
-                    for row in rows
-                ],
-            )
+    if sqlite:
+        _add_entries(rows)
     new_words = sorted({w for row in rows for w in row.text.split() if len(w) >= 2})
     if new_words:
         bulk.upsert(
@@ -499,24 +501,112 @@ def save_rows(rows: list[SearchRow], *, new: bool = False) -> None:
 
 
 def forget(service_ids: Iterable[uuid.UUID]) -> None:
-    """Remove the search rows (and full-text entries) of services deleted or about to be."""
-    ids = list(service_ids)
-    ServiceSearch.objects.filter(service_id__in=ids).delete()
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                "DELETE FROM directory_servicesearch_fts WHERE rowid = %s AND service_id = %s",
-                [(fts_rowid(pk), pk.hex) for pk in ids],
+    """Remove the search rows (and full-text entries: ``forget_entry``) of services deleted or
+    about to be."""
+    ServiceSearch.objects.filter(service_id__in=list(service_ids)).delete()
+
+
+def forget_entry(sender: Any, instance: ServiceSearch, using: str, **kwargs: Any) -> None:
+    """Before a search row is deleted (by ``forget``, or with its service), its full-text entry
+    goes (SQLite), found through the row's points (``fts_base``). Connected in apps.py."""
+    if connections[using].vendor == "sqlite":
+        entry = (fts_base(instance.service_id, instance.points), instance.service_id.hex)
+        _forget_entries([entry], using)
+
+
+# --------------------------------------------------------------------------- SQLite's FTS5 rows
+
+_FTS_INSERT = (
+    "INSERT INTO directory_servicesearch_fts (rowid, service_id, active, minimum_age, "
+    "maximum_age, more_points, x, y, z, points, body) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _entries_of(service_ids: list[uuid.UUID]) -> list[tuple[int, str]]:
+    """Where the full-text entries of these services are: (base, id hex), from their search
+    rows' points as they are now (before a rewrite)."""
+    found: list[tuple[uuid.UUID, str]] = []
+    for start in range(0, len(service_ids), CHUNK):
+        chunk = service_ids[start : start + CHUNK]
+        found += ServiceSearch.objects.filter(service_id__in=chunk).values_list(
+            "service_id", "points"
+        )
+    return [(fts_base(pk, points), pk.hex) for pk, points in found]
+
+
+def _forget_entries(entries: list[tuple[int, str]], using: str = DEFAULT_DB_ALIAS) -> None:
+    with connections[using].cursor() as cursor:
+        cursor.executemany(
+            "DELETE FROM directory_servicesearch_fts "
+            "WHERE rowid BETWEEN %s AND %s AND service_id = %s",
+            [(base, base + FTS_WINDOW - 1, hex_id) for base, hex_id in entries],
+        )
+
+
+def _add_entries(rows: list[SearchRow]) -> None:
+    """Insert the rows' full-text entries, each at its base (``fts_base``); should a rowid be
+    taken (two services of one cell sharing 39 bits of id), each at the first free rowid of its
+    window instead."""
+    params: list[list[Any]] = [
+        [
+            fts_base(row.service_id, row.points),
+            row.service_id.hex,
+            row.active,
+            row.minimum_age,
+            row.maximum_age,
+            row.more_points,
+            row.x,
+            row.y,
+            row.z,
+            row.points,
+            row.document,
+        ]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        try:
+            with transaction.atomic():
+                cursor.executemany(_FTS_INSERT, params)
+            return
+        except IntegrityError:
+            pass  # rolled back to the savepoint: one by one, probing
+        for entry in params:
+            base: int = entry[0]
+            cursor.execute(
+                "SELECT rowid FROM directory_servicesearch_fts WHERE rowid BETWEEN %s AND %s",
+                [base, base + FTS_WINDOW - 1],
             )
+            taken = {rowid for (rowid,) in cursor.fetchall()}
+            free = next((r for r in range(base, base + FTS_WINDOW) if r not in taken), None)
+            if free is None:  # 64 services of one cell sharing 39 bits of id: never by chance
+                raise IntegrityError(f"No free full-text row near {base} for {entry[1]}.")
+            entry[0] = free
+            cursor.execute(_FTS_INSERT, entry)
 
 
 def optimize() -> None:
-    """After a large import: SQLite merges the full-text index into one segment (FTS5's
-    "optimize"; row by row inserts leave many, and every search reads each one: a third of a
-    search's time at 100,000 services). PostgreSQL keeps its GIN index merged itself
-    (autovacuum; ``VACUUM`` at once)."""
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
+    """After a large import (``manage.py optimize_directory``), put the search rows in the order
+    searches read them.
+
+    - PostgreSQL rewrites the table in place order (``CLUSTER`` on the index of migration 0007:
+      the 1/16° cell of the first public point, row by row) and its statistics. The GIN index
+      lists a token's rows in the table's order, so a distance search, which reads a few
+      neighbouring cells, then reads the long lists of frequent tokens (free, a language, a
+      common word) only around those rows instead of from end to end (at 1,000,000 services
+      that was most of a search's time). Rows written later go at the end until the next run.
+      ``CLUSTER`` locks the table while it runs (reads too): minutes at a million services.
+    - SQLite merges the full-text index into one segment (FTS5's "optimize"; row by row
+      inserts leave many, and every search reads each one: a third of a search's time at
+      100,000 services)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # CLUSTER refuses a table with deferred checks pending (an import earlier in the
+            # same transaction): run them now, as the commit would.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("CLUSTER directory_servicesearch USING directory_servicesearch_place")
+            cursor.execute("ANALYZE directory_servicesearch")
+        elif connection.vendor == "sqlite":
             cursor.execute(
                 "INSERT INTO directory_servicesearch_fts (directory_servicesearch_fts) "
                 "VALUES ('optimize')"

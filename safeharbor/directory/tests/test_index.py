@@ -637,3 +637,113 @@ def test_migration_0006_adds_the_fine_cells_that_rows_are_built_with():
     assert [r.service.name for r in found] == ["Far West"]
     across = Criteria(near=(51.5, 179.99), radius_miles=2)  # over the antimeridian
     assert [h.service.name for h in search_services(across, total_cap=10).hits] == ["Far West"]
+
+
+def test_optimize_keeps_every_search_and_puts_the_rows_in_place_order(varied_directory, capsys):
+    searches = [
+        Criteria(near=SF, radius_miles=60),
+        Criteria(text="shelter", near=(37.75, -122.25), radius_miles=25, free=True),
+        Criteria(language="es", near=(38.2, -121.7), radius_miles=200),
+        Criteria(text="night youth"),
+    ]
+    before = [[h.service.pk for h in search_services(c, per_page=100).hits] for c in searches]
+    call_command("optimize_directory")
+    assert "Optimized the directory's search rows" in capsys.readouterr().out
+    after = [[h.service.pk for h in search_services(c, per_page=100).hits] for c in searches]
+    assert after == before
+    assert any(before)
+    if connection.vendor == "postgresql":
+        # The table's physical order (ctid) is now that of the places (migration 0007's index).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT floor(degrees(asin(z)) * 16), floor(degrees(atan2(y, x)) * 16) "
+                "FROM directory_servicesearch WHERE z IS NOT NULL ORDER BY ctid"
+            )
+            places = cursor.fetchall()
+        assert len(places) > 1
+        assert places == sorted(places)
+
+
+def _fts_rowids() -> dict[uuid.UUID, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT service_id, rowid FROM directory_servicesearch_fts")
+        return {uuid.UUID(service_id): rowid for service_id, rowid in cursor.fetchall()}
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_full_text_rows_are_numbered_by_place():
+    places = [(37.7749, -122.4194), (34.0522, -118.2437), (34.0522, -118.3), (32.7157, -117.1611)]
+    objects = [
+        service_object(name=f"Place {i} Clinic", lat=a, lon=b) for i, (a, b) in enumerate(places)
+    ]
+    load(*objects)
+    rowids = _fts_rowids()
+    by_rowid = sorted(rowids, key=rowids.__getitem__)
+    cell = {
+        uuid.UUID(o["id"]): (math.floor(p[0] * 16), math.floor(p[1] * 16))
+        for o, p in zip(objects, places, strict=True)
+    }
+    assert [cell[pk] for pk in by_rowid] == sorted(cell.values())
+    for pk, rowid in rowids.items():
+        assert rowid >> 39 == index.fts_base(pk, ServiceSearch.objects.get(pk=pk).points) >> 39
+
+
+def _with_id(service: dict, new: str) -> dict:
+    return json.loads(json.dumps(service).replace(service["id"], new))
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_services_sharing_a_full_text_base_keep_their_own_rows():
+    # Two services at one place whose ids share their first 48 bits: the same base rowid.
+    spot = (37.7749, -122.4194)
+    alder = service_object(name="Alder Youth Shelter", lat=spot[0], lon=spot[1])
+    birch = service_object(name="Birch Youth Shelter", lat=spot[0], lon=spot[1])
+    alder = _with_id(alder, "01234567-89ab-4000-a000-000000000001")
+    birch = _with_id(birch, "01234567-89ab-4000-a000-000000000002")
+    load(alder, birch)
+    near = Criteria(text="shelter", near=spot, radius_miles=5)
+    assert sorted(names(near)) == ["Alder Youth Shelter", "Birch Youth Shelter"]
+    rowids = _fts_rowids()
+    assert sorted(rowids.values()) == [min(rowids.values()), min(rowids.values()) + 1]
+    # Re-importing one replaces its own row, never the other's.
+    alder["name"] = "Cedar Youth Shelter"
+    load(alder)
+    assert sorted(names(near)) == ["Birch Youth Shelter", "Cedar Youth Shelter"]
+    assert len(_fts_rowids()) == 2
+    index.forget([uuid.UUID(birch["id"])])
+    assert names(near) == ["Cedar Youth Shelter"]
+    assert list(_fts_rowids()) == [uuid.UUID(alder["id"])]
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_migration_0008_numbers_existing_rows_by_place_and_back():
+    migration = importlib.import_module(
+        "safeharbor.directory.migrations.0008_fts_rows_in_place_order"
+    )
+    spot = (34.0522, -118.2437)
+    first = _with_id(
+        service_object(name="Elm Clinic", lat=spot[0], lon=spot[1]), str(uuid.UUID(int=1 << 100))
+    )
+    second = _with_id(
+        service_object(name="Fir Clinic", lat=spot[0], lon=spot[1]),
+        str(uuid.UUID(int=(1 << 100) + (1 << 70))),
+    )
+    load(
+        first,
+        second,
+        service_object(name="Gum Clinic"),
+        service_object(name="Hazel Clinic", lat=32.7, lon=-117.2),
+    )
+    written = _fts_rowids()
+    searches = [Criteria(text="clinic", near=spot, radius_miles=500), Criteria(text="clinic")]
+    found = [names(c) for c in searches]
+
+    class Editor:
+        connection = connection
+
+    migration.by_id(None, Editor())
+    assert _fts_rowids() == {pk: pk.int >> 65 for pk in written}
+    migration.by_place(None, Editor())
+    assert _fts_rowids() == written  # as the import numbered them, the shared base included
+    assert [names(c) for c in searches] == found
+    assert len(found[0]) == 4
