@@ -462,3 +462,15 @@ def test_dates_and_times_keep_their_values_and_rows_get_the_import_time():
     }
     capacity = Capacity.objects.get()
     assert capacity.updated == datetime.datetime(2026, 1, 10, 10, 0, tzinfo=datetime.UTC)
+
+
+def test_command_suggests_optimizing_after_a_large_import(tmp_path, capsys, monkeypatch):
+    from safeharbor.directory.management.commands import import_hsds
+
+    path = tmp_path / "services.json"
+    path.write_text(json.dumps({"contents": [service_object(), service_object(name="Oak")]}))
+    call_command("import_hsds", str(path), "--no-progress")
+    assert "optimize_directory" not in capsys.readouterr().out
+    monkeypatch.setattr(import_hsds, "LARGE_IMPORT", 2)
+    call_command("import_hsds", str(path), "--no-progress")
+    assert "run `manage.py optimize_directory`" in capsys.readouterr().out

@@ -11,6 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from safeharbor.directory import importer
 from safeharbor.directory.services import directory_import
 
+# From this many services an import is worth ``optimize_directory`` (docs/directory.md).
+LARGE_IMPORT = 10_000
+
 
 class Command(BaseCommand):
     help = (
@@ -90,3 +93,8 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("No errors found (dry run: nothing written)."))
             return
         self.stdout.write(self.style.SUCCESS(report.summary()))
+        if report.services >= LARGE_IMPORT:
+            self.stdout.write(
+                "A large import: run `manage.py optimize_directory` in a quiet hour to keep "
+                "searches fast (it locks the search rows while it runs)."
+            )
