@@ -597,8 +597,9 @@ TOTAL_CAP = 1000
 RING_MAX_CELLS = 1024
 # The first round reads the matches in this many cells nearest the point.
 RING_FIRST = 9
-# A round that would need more fine cells than this reads coarser cells instead.
-RING_FINE_ROUND = 24
+# A round that would need more fine cells than this reads coarser cells instead (64 measured
+# best at 1,000,000 services with the rows in place order, on both databases; docs/performance.md).
+RING_FINE_ROUND = 64
 # A cell's lower bound on the distance of its points is lowered by this much (miles), far
 # above the rounding of the haversine, so that it is never above a point's computed distance.
 RING_MARGIN_MILES = 1e-6
