@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -53,7 +54,6 @@ from django.utils import timezone
 from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from scipy import stats
 
 from safeharbor.contact.choices import SUCCESSFUL_OUTCOMES
 from safeharbor.contact.models import ContactAttempt, MissingEpisode
@@ -70,6 +70,16 @@ from .choices import DISENGAGED
 from .localdate import local_date
 from .models import Enrolment, OutcomeMeasure, Program, ServiceDelivery
 from .reading import figure_reads
+
+
+def _stats() -> ModuleType:
+    """``scipy.stats``, imported on first use: importing it takes half a second and some
+    40,000 objects, and only these figures need it, while every process imports this module at
+    start-up (the outcomes panels do): every command, test run and worker paid for it."""
+    from scipy import stats
+
+    return stats
+
 
 CONFIDENCE = 0.95
 MAX_PERIOD_YEARS = 10
@@ -218,7 +228,7 @@ def _share(
     """k of n, with the Wilson score interval."""
     if n == 0:
         return Figure(key, label, None, 0, None, None, Unit.PROPORTION, anchor, 0, better)
-    interval = stats.binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
+    interval = _stats().binomtest(k, n).proportion_ci(confidence_level=CONFIDENCE, method="wilson")
     return Figure(
         key,
         label,
@@ -242,15 +252,15 @@ def _mean_interval(differences: Sequence[float]) -> tuple[float | None, float | 
     mean = float(values.mean())
     if n == 1:
         return mean, None, None
-    half = stats.t.ppf((1 + CONFIDENCE) / 2, n - 1) * values.std(ddof=1) / math.sqrt(n)
+    half = _stats().t.ppf((1 + CONFIDENCE) / 2, n - 1) * values.std(ddof=1) / math.sqrt(n)
     return mean, mean - float(half), mean + float(half)
 
 
 def _poisson_interval(events: int, exposure: float) -> tuple[float | None, float | None]:
     """The exact (Garwood) interval of a Poisson rate: events per unit of exposure."""
     alpha = 1 - CONFIDENCE
-    low = 0.0 if events == 0 else stats.chi2.ppf(alpha / 2, 2 * events) / 2
-    high = stats.chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2
+    low = 0.0 if events == 0 else _stats().chi2.ppf(alpha / 2, 2 * events) / 2
+    high = _stats().chi2.ppf(1 - alpha / 2, 2 * events + 2) / 2
     return float(low) / exposure, float(high) / exposure
 
 
@@ -480,9 +490,8 @@ def _time_to_first_service(rows: Iterable[_Row], start: datetime.date) -> Figure
     if not days:
         return Figure(key, label, None, 0, None, None, Unit.DAYS, anchor, better=Better.LOWER)
     values = np.asarray(days, dtype=float)
-    interval = stats.quantile_test(values, q=float(np.median(values)), p=0.5).confidence_interval(
-        CONFIDENCE
-    )
+    test = _stats().quantile_test(values, q=float(np.median(values)), p=0.5)
+    interval = test.confidence_interval(CONFIDENCE)
     return Figure(
         key,
         label,
@@ -528,8 +537,8 @@ def _retention(rows: Sequence[_Row], end: datetime.date) -> list[Figure]:
             for row in rows
         ]
     )
-    data = stats.CensoredData(uncensored=durations[disengaged], right=durations[~disengaged])
-    sf = stats.ecdf(data).sf
+    data = _stats().CensoredData(uncensored=durations[disengaged], right=durations[~disengaged])
+    sf = _stats().ecdf(data).sf
     with warnings.catch_warnings(action="ignore", category=RuntimeWarning):
         # Where S is 1 or 0 the log-log formula is undefined (NaN, handled below); scipy warns.
         band = sf.confidence_interval(CONFIDENCE, method="log-log")
@@ -636,8 +645,10 @@ def _missing_episodes(rows: Sequence[_Row]) -> list[Figure]:
     ratio_low: float | None = None
     ratio_high: float | None = None
     if total:
-        interval = stats.binomtest(after_events, total).proportion_ci(
-            confidence_level=CONFIDENCE, method="exact"
+        interval = (
+            _stats()
+            .binomtest(after_events, total)
+            .proportion_ci(confidence_level=CONFIDENCE, method="exact")
         )
         scale = before_years / after_years
         ratio = after_rate / before_rate if before_events else None
