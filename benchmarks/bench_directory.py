@@ -49,6 +49,7 @@ from benchmarks.common import (  # noqa: E402  (after the project root is on sys
     db_config,
     drop_and_create,
     read_meta,
+    set_up_like_a_worker,
     summary,
     write_meta,
 )
@@ -220,6 +221,7 @@ def measure(scale: Scale) -> dict[str, Any]:
 
     rng = random.Random(SEED + 1)
     combos = [(rng.choice(WORDS), rng.choice(CITY_ZIPS)) for _ in range(64)]
+    set_up_like_a_worker()
 
     def criteria(i: int) -> Criteria:
         word, code = combos[i % len(combos)]
