@@ -16,7 +16,13 @@ TOKENIZE = "tokenize = \"unicode61 remove_diacritics 2 tokenchars '_'\""
 COLUMNS = "service_id, active, minimum_age, maximum_age, more_points, x, y, z, points"
 
 
-def _renumber(connection, rowid_sql: str) -> None:
+def _renumber(schema_editor, number, rowid_sql: str) -> None:
+    """Rebuild the table with each row at ``rowid_sql``, where ``sh_fts_number`` is ``number``."""
+    connection = schema_editor.connection
+    if connection.vendor != "sqlite":
+        return
+    connection.ensure_connection()
+    connection.connection.create_function("sh_fts_number", -1, number, deterministic=True)
     unindexed = ", ".join(f"{c.strip()} UNINDEXED" for c in COLUMNS.split(","))
     statements = [
         "CREATE VIRTUAL TABLE directory_servicesearch_fts_new USING fts5("
@@ -34,34 +40,20 @@ def _renumber(connection, rowid_sql: str) -> None:
 
 
 def by_place(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
     from safeharbor.directory import index  # derived data: numbered as the code numbers it
 
-    connection.ensure_connection()
-    connection.connection.create_function(
-        "sh_fts_base",
-        2,
-        lambda hex_id, points: index.fts_base(uuid.UUID(hex_id), points or ""),
-        deterministic=True,
-    )
     _renumber(
-        connection,
-        "sh_fts_base(service_id, points) - 1 + "
-        "row_number() OVER (PARTITION BY sh_fts_base(service_id, points) ORDER BY service_id)",
+        schema_editor,
+        lambda hex_id, points: index.fts_base(uuid.UUID(hex_id), points or ""),
+        "sh_fts_number(service_id, points) - 1 + row_number() OVER "
+        "(PARTITION BY sh_fts_number(service_id, points) ORDER BY service_id)",
     )
 
 
 def by_id(apps, schema_editor):
-    connection = schema_editor.connection
-    if connection.vendor != "sqlite":
-        return
-    connection.ensure_connection()
-    connection.connection.create_function(
-        "sh_fts_id", 1, lambda hex_id: uuid.UUID(hex_id).int >> 65, deterministic=True
+    _renumber(
+        schema_editor, lambda hex_id: uuid.UUID(hex_id).int >> 65, "sh_fts_number(service_id)"
     )
-    _renumber(connection, "sh_fts_id(service_id)")
 
 
 class Migration(migrations.Migration):
