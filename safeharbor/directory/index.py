@@ -156,14 +156,19 @@ def fts_base(pk: uuid.UUID, points: str) -> int:
     (no scan of the unindexed ``service_id``). Two services of one cell share a base with a
     chance of about n² in 2**40 for n services in the cell; the later one then takes the next
     free rowid of the window (``save_rows``), never the other's."""
+    return (place_number(points) << _ID_BITS) | (pk.int >> (128 - _ID_BITS))
+
+
+def place_number(points: str) -> int:
+    """The 1/16° cell of the first of these points, numbered row by row (after every cell when
+    there is none): the order search rows are stored in, so that neighbours lie together
+    (SQLite's rowids, ``fts_base``; PostgreSQL's inserts, ``importer``, and ``optimize``)."""
     first = points.split(" ", 1)[0]
-    if first:
-        lat, _comma, lon = first.partition(",")
-        row = min(max(math.floor(float(lat) / _PLACE_SIZE) + _PLACE_ROWS // 2, 0), _PLACE_ROWS - 1)
-        place = row * _PLACE_COLUMNS + math.floor(float(lon) / _PLACE_SIZE) % _PLACE_COLUMNS
-    else:
-        place = _NO_PLACE
-    return (place << _ID_BITS) | (pk.int >> (128 - _ID_BITS))
+    if not first:
+        return _NO_PLACE
+    lat, _comma, lon = first.partition(",")
+    row = min(max(math.floor(float(lat) / _PLACE_SIZE) + _PLACE_ROWS // 2, 0), _PLACE_ROWS - 1)
+    return row * _PLACE_COLUMNS + math.floor(float(lon) / _PLACE_SIZE) % _PLACE_COLUMNS
 
 
 # --------------------------------------------------------------------------- rows
