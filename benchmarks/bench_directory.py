@@ -153,7 +153,7 @@ def build(scale: Scale) -> dict[str, Any]:
 
 
 def prepare_database(
-    config: dict[str, Any], scale: Scale, rebuild: bool, keep: bool = False
+    config: dict[str, Any], scale: Scale, rebuild: bool, keep: bool = False, optimize: bool = True
 ) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection
@@ -171,6 +171,8 @@ def prepare_database(
         return {"cached": True, **{k: v for k, v in meta.items() if k != "fingerprint"}}
     if not rebuild and database_exists(config):
         problem = _cache_problem(scale)
+        if problem is None and (read_meta() or {}).get("optimized", True) != optimize:
+            problem = "built with or without optimize_directory, not as asked"
         if problem is None:
             meta = read_meta() or {}
             log(f"reusing the database built {meta.get('built_at')}")
@@ -182,9 +184,10 @@ def prepare_database(
     built = build(scale)
     from safeharbor.directory import index
 
-    t0 = time.perf_counter()
-    index.optimize()  # what `manage.py optimize_directory` does after a large import
-    built["optimize_seconds"] = round(time.perf_counter() - t0, 1)
+    if optimize:
+        t0 = time.perf_counter()
+        index.optimize()  # what `manage.py optimize_directory` does after a large import
+        built["optimize_seconds"] = round(time.perf_counter() - t0, 1)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("VACUUM ANALYZE")
@@ -195,6 +198,7 @@ def prepare_database(
         "fingerprint": _fingerprint(scale),
         "built_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - started, 1),
+        "optimized": optimize,
         **built,
     }
     write_meta(meta)
@@ -394,6 +398,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="measure the database as it is (migrated), even if built by other code",
     )
+    parser.add_argument(
+        "--no-optimize",
+        action="store_true",
+        help="measure the directory as imported, without `optimize_directory` after the build",
+    )
     args = parser.parse_args(argv)
     scale = QUICK if args.quick else FULL
     if args.services:
@@ -407,7 +416,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     django.setup()
     started = time.perf_counter()
-    build_info = prepare_database(config, scale, rebuild=args.rebuild, keep=args.keep)
+    build_info = prepare_database(
+        config, scale, rebuild=args.rebuild, keep=args.keep, optimize=not args.no_optimize
+    )
     facts = database_facts(config)
     log(f"{facts['version']}: {facts['summary']}")
     load_before = os.getloadavg()
