@@ -162,7 +162,8 @@ def fts_base(pk: uuid.UUID, points: str) -> int:
 def place_number(points: str) -> int:
     """The 1/16° cell of the first of these points, numbered row by row (after every cell when
     there is none): the order search rows are stored in, so that neighbours lie together
-    (SQLite's rowids, ``fts_base``; PostgreSQL's inserts, ``importer``, and ``optimize``)."""
+    (SQLite's rowids, ``fts_base``; PostgreSQL's inserts, ``importer``, and ``optimize``, whose
+    index computes the same number in SQL: migration 0007)."""
     first = points.split(" ", 1)[0]
     if not first:
         return _NO_PLACE
@@ -594,13 +595,13 @@ def optimize() -> None:
     """After a large import (``manage.py optimize_directory``), put the search rows in the order
     searches read them.
 
-    - PostgreSQL rewrites the table in place order (``CLUSTER`` on the index of migration 0007:
-      the 1/16° cell of the first public point, row by row) and its statistics. The GIN index
-      lists a token's rows in the table's order, so a distance search, which reads a few
-      neighbouring cells, then reads the long lists of frequent tokens (free, a language, a
-      common word) only around those rows instead of from end to end (at 1,000,000 services
-      that was most of a search's time). Rows written later go at the end until the next run.
-      ``CLUSTER`` locks the table while it runs (reads too): minutes at a million services.
+    - PostgreSQL rewrites the table in place order (``CLUSTER`` on the index of migration 0007,
+      ``place_number`` in SQL) and its statistics. The GIN index lists a token's rows in the
+      table's order, so a distance search, which reads a few neighbouring cells, then reads the
+      long lists of frequent tokens (free, a language, a common word) only around those rows
+      instead of from end to end. Imports write their new rows in place order too, but rows
+      of several imports, and updated rows, interleave until the next run. ``CLUSTER`` locks
+      the table while it runs (reads too): about half a minute at a million services.
     - SQLite merges the full-text index into one segment (FTS5's "optimize"; row by row
       inserts leave many, and every search reads each one: a third of a search's time at
       100,000 services)."""

@@ -665,14 +665,35 @@ def test_optimize_keeps_every_search_and_puts_the_rows_in_place_order(varied_dir
         assert places == sorted(places)
 
 
-def _physical_places() -> list[tuple[float, float]]:
-    """The search rows' places by migration 0007's index expression, in the table's order."""
+def _physical_places() -> list[int]:
+    """The search rows' place numbers (``index.place_number``), in the table's order."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT floor(degrees(asin(z)) * 16), floor(degrees(atan2(y, x)) * 16) "
-            "FROM directory_servicesearch WHERE z IS NOT NULL ORDER BY ctid"
+            "SELECT points FROM directory_servicesearch WHERE points <> '' ORDER BY ctid"
         )
-        return cursor.fetchall()
+        return [index.place_number(points) for (points,) in cursor.fetchall()]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's index")
+@settings(max_examples=60, deadline=None)
+@given(
+    lat=st.floats(-90, 90),
+    lon=st.floats(-180, 180),
+    more=st.sampled_from(["", " 1.5,2.5"]),
+)
+def test_the_place_index_computes_place_number(lat, lon, more):
+    """Migration 0007's index (what CLUSTER orders by) is ``index.place_number`` in SQL,
+    south of the equator, across the antimeridian and at the poles too."""
+    migration = importlib.import_module(
+        "safeharbor.directory.migrations.0007_search_rows_place_order"
+    )
+    points = f"{lat!r},{lon!r}{more}"
+    sql = f"SELECT {migration.PLACE_NUMBER_SQL} FROM (SELECT %s::text AS points) p"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [points])
+        assert cursor.fetchone()[0] == index.place_number(points)
+        cursor.execute(sql, [""])
+        assert cursor.fetchone()[0] is None  # sorted after every place, as _NO_PLACE is
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
@@ -684,9 +705,7 @@ def test_an_import_writes_new_search_rows_in_place_order():
     rng = random.Random(7)
     places = [(rng.uniform(32.5, 42.0), rng.uniform(-124.4, -114.1)) for _ in range(30)]
     load(*(service_object(name=f"Spot {i}", lat=a, lon=b) for i, (a, b) in enumerate(places)))
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT points FROM directory_servicesearch ORDER BY ctid")
-        numbers = [index.place_number(points) for (points,) in cursor.fetchall()]
+    numbers = _physical_places()
     assert len(set(numbers)) > 20
     assert numbers == sorted(numbers)
 
